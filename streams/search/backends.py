@@ -1,0 +1,312 @@
+"""Search engine access: one interface, an Elasticsearch 8.x and an OpenSearch backend.
+
+Everything except client construction and unpacking the client's exceptions lives in ``_Backend``;
+both clients accept the same ``body=`` calls.
+
+Error contract (the index agent relies on it):
+- ``TransientSearchError``: engine unreachable, timeout, 408/429/5xx for the request, or any bulk item
+  failed with 429/5xx. Retry the whole batch later (writes are idempotent).
+- ``DocError`` (returned by ``bulk_index``): a document the engine rejected for good (4xx other than
+  429, e.g. mapper_parsing_exception). The other documents of the batch were indexed.
+- ``SearchError``: anything else (bad request, auth, misconfiguration); retrying will not help.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import elastic_transport
+import elasticsearch
+import opensearchpy
+
+from streams.search import template
+from streams.settings import SearchSettings
+
+log = logging.getLogger(__name__)
+
+
+class SearchError(Exception):
+    """A search-engine request failed; ``status`` is the HTTP status when there was a response."""
+
+    def __init__(self, message: str, *, status: int | None = None, error_type: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+
+
+class TransientSearchError(SearchError):
+    """Worth retrying later with backoff: unreachable, timeout, 408/429/5xx."""
+
+
+@dataclass(frozen=True)
+class DocError:
+    doc_id: str
+    status: int
+    reason: str
+
+
+class SearchBackend(Protocol):
+    alias: str
+
+    def ensure_index(self) -> None: ...
+    def bulk_index(self, docs: list[dict]) -> list[DocError]: ...
+    def get(self, doc_id: str) -> dict | None: ...
+    def search(self, body: dict) -> dict: ...
+    def count(self, query: dict | None = None) -> int: ...
+    def refresh(self) -> None: ...
+    def ping(self) -> bool: ...
+    def close(self) -> None: ...
+
+
+def _is_transient_status(status: int) -> bool:
+    return status in (408, 429) or status >= 500
+
+
+def error_reason(error: Any) -> tuple[str | None, str]:
+    """(type, readable reason) from an engine error object, including the first ``caused_by``."""
+    if not isinstance(error, dict):
+        return None, str(error)
+    if isinstance(error.get("error"), (dict, str)):  # a whole response body
+        error = error["error"]
+        if not isinstance(error, dict):
+            return None, str(error)
+    etype = error.get("type")
+    reason = f"{etype}: {error.get('reason')}" if etype else str(error.get("reason", error))
+    cause = error.get("caused_by")
+    if isinstance(cause, dict) and cause.get("reason"):
+        reason += f" (caused by {cause.get('type')}: {cause['reason']})"
+    return etype, reason
+
+
+def parse_bulk_response(resp: dict) -> list[DocError]:
+    """Per-document permanent errors; raises TransientSearchError if any item failed transiently."""
+    if not resp.get("errors"):
+        return []
+    failed: list[DocError] = []
+    transient: list[str] = []
+    for item in resp.get("items", []):
+        result = next(iter(item.values()))
+        status = int(result.get("status", 0))
+        if status < 300:
+            continue
+        etype, reason = error_reason(result.get("error"))
+        if _is_transient_status(status):
+            transient.append(f"{status} {reason}")
+        elif etype == "index_not_found_exception":
+            # The write alias is gone: not the document's fault, so no DocError (it would be DLQ'd).
+            raise SearchError(
+                f"write alias missing, call ensure_index(): {reason}", status=status, error_type=etype
+            )
+        else:
+            failed.append(DocError(str(result.get("_id")), status, reason))
+    if transient:
+        raise TransientSearchError(
+            f"bulk: {len(transient)} item(s) failed transiently, e.g. {transient[0]}",
+            status=int(transient[0].split(" ", 1)[0]),
+        )
+    return failed
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password or parts.username:
+        host = parts.hostname or ""
+        netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+def _hosts(url: str) -> list[str]:
+    return [u.strip() for u in url.split(",") if u.strip()]
+
+
+class _Backend:
+    """Shared logic; subclasses build ``self.client`` and unpack their client's exceptions."""
+
+    name = "?"
+    client_errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, settings: SearchSettings):
+        self.settings = settings
+        self.alias = settings.alias
+        self.client = self._make_client(settings)
+
+    def __repr__(self) -> str:  # never the credentials
+        return f"<{type(self).__name__} {redact_url(self.settings.url)} alias={self.alias}>"
+
+    # --- subclass hooks -------------------------------------------------------------------------
+    def _make_client(self, settings: SearchSettings) -> Any:
+        raise NotImplementedError
+
+    def _unpack(self, exc: BaseException) -> tuple[int | None, Any, bool]:
+        """(HTTP status or None, error body or message, transient-if-no-status)."""
+        raise NotImplementedError
+
+    # --- error translation ----------------------------------------------------------------------
+    @contextmanager
+    def _call(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except self.client_errors as exc:
+            raise self._translate(exc, action) from exc
+
+    def _translate(self, exc: BaseException, action: str) -> SearchError:
+        status, error, transient = self._unpack(exc)
+        where = f"{self.name} at {redact_url(self.settings.url)}"
+        if status is None:  # no HTTP answer: network, timeout, TLS, serialization
+            if transient:
+                return TransientSearchError(f"{action}: cannot reach {where}: {error}")
+            return SearchError(f"{action}: {where}: {error}")
+        etype, reason = error_reason(error)
+        cls = TransientSearchError if _is_transient_status(status) else SearchError
+        return cls(f"{action}: {where} answered {status}: {reason}", status=status, error_type=etype)
+
+    # --- the interface ---------------------------------------------------------------------------
+    def ensure_index(self) -> None:
+        alias = self.alias
+        with self._call("put index template"):
+            self.client.indices.put_index_template(
+                name=template.template_name(alias), body=template.index_template(self.settings)
+            )
+        if self._alias_exists():
+            return
+        index = template.first_index(alias)
+        try:
+            with self._call("create index"):
+                self.client.indices.create(
+                    index=index, body={"aliases": {alias: {"is_write_index": True}}}
+                )
+            log.info("created index %s behind write alias %s", index, alias)
+        except SearchError as exc:
+            # Another worker won the race: fine if it created the alias too.
+            if exc.error_type != "resource_already_exists_exception" or not self._alias_exists():
+                raise
+
+    def _alias_exists(self) -> bool:
+        with self._call("check alias"):
+            return bool(self.client.indices.exists_alias(name=self.alias))
+
+    def bulk_index(self, docs: list[dict]) -> list[DocError]:
+        if not docs:
+            return []
+        operations: list[dict] = []
+        for doc in docs:
+            if not doc.get("id"):
+                raise ValueError("every document needs an 'id' (it becomes _id)")
+            # "index" overwrites: re-delivering the same article leaves one document.
+            operations += [{"index": {"_id": str(doc["id"])}}, doc]
+        with self._call("bulk"):
+            # require_alias: never auto-create a plain index named like the alias.
+            resp = self.client.bulk(body=operations, index=self.alias, require_alias=True)
+        return parse_bulk_response(_plain(resp))
+
+    def get(self, doc_id: str) -> dict | None:
+        try:
+            with self._call("get"):
+                return _plain(self.client.get(index=self.alias, id=doc_id))["_source"]
+        except SearchError as exc:
+            if exc.status == 404:
+                return None
+            if exc.status == 400 and exc.error_type == "illegal_argument_exception":
+                return self._get_by_search(doc_id)  # alias spans several indices (during a rebuild)
+            raise
+
+    def _get_by_search(self, doc_id: str) -> dict | None:
+        hits = self.search({"query": {"ids": {"values": [doc_id]}}, "size": 1})["hits"]["hits"]
+        return hits[0]["_source"] if hits else None
+
+    def search(self, body: dict) -> dict:
+        with self._call("search"):
+            return _plain(self.client.search(index=self.alias, body=body))
+
+    def count(self, query: dict | None = None) -> int:
+        body = {"query": query} if query else None
+        with self._call("count"):
+            return int(_plain(self.client.count(index=self.alias, body=body))["count"])
+
+    def refresh(self) -> None:
+        with self._call("refresh"):
+            self.client.indices.refresh(index=self.alias)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except Exception:  # ping answers a question; it never raises
+            return False
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _plain(resp: Any) -> dict:
+    """The elasticsearch client wraps bodies in ObjectApiResponse; opensearch-py returns dicts."""
+    return getattr(resp, "body", resp)
+
+
+class ElasticsearchBackend(_Backend):
+    name = "Elasticsearch"
+    client_errors = (elasticsearch.ApiError, elastic_transport.TransportError)
+
+    def _make_client(self, s: SearchSettings) -> Any:
+        kwargs: dict[str, Any] = {}
+        if s.api_key is not None:
+            kwargs["api_key"] = s.api_key.get_secret_value()
+        elif s.username:
+            kwargs["basic_auth"] = (s.username, s.password.get_secret_value() if s.password else "")
+        if not s.verify_certs:
+            kwargs.update(verify_certs=False, ssl_show_warn=False)
+        # No client retries: the caller retries whole batches with backoff.
+        return elasticsearch.Elasticsearch(
+            _hosts(s.url), request_timeout=s.timeout_s, max_retries=0, retry_on_timeout=False, **kwargs
+        )
+
+    def _unpack(self, exc: BaseException) -> tuple[int | None, Any, bool]:
+        t = elastic_transport
+        if isinstance(exc, elasticsearch.UnsupportedProductError):
+            return None, f"{exc} (is search.backend right? this is not Elasticsearch)", False
+        if isinstance(exc, elasticsearch.ApiError):
+            error = exc.body if exc.body else exc.message
+            if exc.meta.status == 406:  # OpenSearch refuses the ES 8 compatibility media type
+                error = f"{error_reason(error)[1]} (is search.backend right? this may be OpenSearch)"
+            return exc.meta.status, error, False
+        transient = isinstance(exc, (t.ConnectionError, t.ConnectionTimeout)) and not isinstance(
+            exc, t.TlsError
+        )
+        return None, str(exc), transient
+
+
+class OpenSearchBackend(_Backend):
+    name = "OpenSearch"
+    client_errors = (opensearchpy.OpenSearchException,)
+
+    def _make_client(self, s: SearchSettings) -> Any:
+        kwargs: dict[str, Any] = {}
+        if s.api_key is not None:
+            # opensearch-py has no api_key option; send the header the way Elasticsearch expects it.
+            kwargs["headers"] = {"Authorization": f"ApiKey {s.api_key.get_secret_value()}"}
+        elif s.username:
+            kwargs["http_auth"] = (s.username, s.password.get_secret_value() if s.password else "")
+        if not s.verify_certs:
+            kwargs.update(verify_certs=False, ssl_show_warn=False)
+        return opensearchpy.OpenSearch(
+            _hosts(s.url), timeout=s.timeout_s, max_retries=0, retry_on_timeout=False, **kwargs
+        )
+
+    def _unpack(self, exc: BaseException) -> tuple[int | None, Any, bool]:
+        o = opensearchpy
+        if isinstance(exc, o.TransportError) and isinstance(exc.status_code, int):
+            return exc.status_code, exc.info if isinstance(exc.info, dict) else exc.error, False
+        transient = isinstance(exc, o.ConnectionError) and not isinstance(exc, o.SSLError)
+        return None, str(exc.info if isinstance(exc, o.TransportError) else exc), transient
+
+
+def make_backend(settings: SearchSettings) -> SearchBackend:
+    if settings.backend == "elasticsearch":
+        return ElasticsearchBackend(settings)
+    if settings.backend == "opensearch":
+        return OpenSearchBackend(settings)
+    raise ValueError(f"unknown search backend {settings.backend!r}")
