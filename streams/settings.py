@@ -8,6 +8,7 @@ Secrets (passwords, API keys) are ``SecretStr``: they come from the environment 
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -58,6 +59,8 @@ class WorkerSettings(BaseModel):
     index_batch_size: int = 500
     index_batch_wait_s: float = 1.0
     web_port: int = 6066
+    web_host: str | None = None  # None: 127.0.0.1; "0.0.0.0" inside a container
+    data_dir: Path = Path(os.environ.get("FAUST_DATADIR", Path(tempfile.gettempdir()) / "newsstreams-worker"))
     retry_backoff_initial_s: float = 0.5
     retry_backoff_max_s: float = 30.0
 

@@ -104,7 +104,9 @@ class _Draft:
 class Gazetteer:
     """Entries plus, per language, the unambiguous surface-form -> key table."""
 
-    def __init__(self, drafts: Iterable[_Draft], exclude: Mapping[str, Iterable[str]] | None = None):
+    def __init__(
+        self, drafts: Iterable[_Draft], exclude: Mapping[str, Iterable[str]] | None = None
+    ):
         drafts = list(drafts)
         self.entries: dict[str, Entry] = {d.key: d.freeze() for d in drafts}
         self._priorities = {d.key: d.aliases for d in drafts}
@@ -118,7 +120,7 @@ class Gazetteer:
         return self.entries.get(key)
 
     def surfaces(self, lang: str) -> dict[str, str]:
-        """Surface form -> entry key for ``lang`` (``xx``: every language), ambiguous forms removed."""
+        """Surface form -> entry key in ``lang`` (``xx``: all languages), unambiguous only."""
         table = self._tables.get(lang)
         if table is None:
             table = self._tables[lang] = self._build_table(lang)
@@ -165,7 +167,7 @@ class Gazetteer:
             if len(winners) == 1:
                 table[surface] = winners[0]
             else:
-                log.debug("gazetteer: %r is ambiguous in %s (%s); not matched", surface, lang, winners)
+                log.debug("gazetteer: %r ambiguous in %s (%s); unmatched", surface, lang, winners)
         return table
 
 

@@ -68,8 +68,11 @@ class Stack:
         self._wait_ready(pending)
         self.say(f"stack up in {time.monotonic() - started:.1f}s: {self._where()}")
 
-    def down(self) -> None:
+    def down(self, names: list[str] | None = None) -> None:
+        """Stop the services (all, or those named)."""
         for svc in self.services:
+            if names and svc.name not in names:
+                continue
             pid = self.pid(svc)
             if pid is None:
                 self._pid_file(svc).unlink(missing_ok=True)

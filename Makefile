@@ -1,0 +1,31 @@
+# The two commands of the README: `make demo` and `make test`. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test demo bench clean
+
+$(STAMP): pyproject.toml
+	@bash scripts/ensure-java-maven.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+install: $(STAMP)
+
+# Starts the local stack unless it is already up, runs every test, stops what it started.
+test: install
+	@bash scripts/with-stack.sh $(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+demo: install
+	@bash scripts/demo.sh
+
+bench: install
+	@bash scripts/with-stack.sh $(BIN)/python tests/benchmarks/bench_pipeline.py
+
+clean:
+	-$(BIN)/newsstreams stack down
+	rm -rf $(VENV) .stack

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# make demo: the whole pipeline on the local stack with the seed article(s).
+#   start the stack -> start a worker -> produce seeds/ -> wait until searchable -> search "Poetin"
+# The worker always stops at the end; the stack too unless KEEP=1.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ns=.venv/bin/newsstreams
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+t0=$(date +%s)
+
+step "starting the local stack (Kafka + OpenSearch)"
+started_stack=0
+if ! $ns stack status >/dev/null 2>&1; then $ns stack up || exit 1; started_stack=1; else echo "already up"; fi
+
+log=.stack/logs/demo-worker.log
+step "starting a worker in the background (log: $log)"
+mkdir -p .stack/logs
+$ns worker >"$log" 2>&1 &
+worker=$!
+cleanup() {
+  step "stopping the worker"
+  kill -TERM "$worker" 2>/dev/null && wait "$worker" 2>/dev/null
+  if [ "$started_stack" = 1 ] && [ "${KEEP:-0}" != 1 ]; then step "stopping the stack (KEEP=1 keeps it)"; $ns stack down; fi
+}
+trap cleanup EXIT
+
+step "producing seeds/ to Kafka"
+$ns produce seeds/ || exit 1
+
+step "waiting until the seed is searchable"
+for i in $(seq 1 120); do
+  if ! kill -0 "$worker" 2>/dev/null; then echo "the worker died; last lines of $log:"; tail -30 "$log"; exit 1; fi
+  if $ns search Poetin --json 2>/dev/null | grep -q '"total": [1-9]'; then echo "searchable after ${i}s"; break; fi
+  [ "$i" = 120 ] && { echo "not searchable after 120s; last lines of $log:"; tail -30 "$log"; exit 1; }
+  printf '.'; sleep 1
+done
+
+step "newsstreams search Poetin"
+$ns search Poetin --facets
+echo; echo "demo finished in $(( $(date +%s) - t0 ))s"

@@ -1,0 +1,167 @@
+"""The Faust app: two agents joined by a topic.
+
+    articles.raw --enrich--> articles.enriched --index--> search engine
+           \__________________________ articles.dlq <______/
+
+Both agents take batches with ``noack_take`` and acknowledge a batch only after its output is safely
+written (enriched records delivered with acks=all; bulk request accepted by the engine), so a crash or
+SIGKILL replays the batch instead of losing it. Writes are idempotent (``_id`` = article id), which
+turns at-least-once delivery into an exactly-once effect in the index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime
+
+
+import faust
+from faust.types import EventT
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_never, wait_exponential_jitter
+
+from streams.enrich import Enricher
+from streams.models import InvalidArticle, dlq_record, dumps_article, parse_raw, utc_now_iso
+from streams.search import SearchBackend, TransientSearchError, make_backend
+from streams.settings import Settings
+from streams.topics import MAX_MESSAGE_BYTES
+
+log = logging.getLogger("streams.app")
+
+
+def create_app(settings: Settings, backend: SearchBackend | None = None,
+               enricher: Enricher | None = None) -> faust.App:
+    kafka, worker = settings.kafka, settings.worker
+    app = faust.App(
+        kafka.group_id,  # the app id is the consumer group: more workers with it share partitions
+        broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
+        web_port=worker.web_port,
+        web_host="127.0.0.1" if worker.web_host is None else worker.web_host,
+        datadir=str(worker.data_dir),
+        producer_acks=-1,
+        producer_max_request_size=MAX_MESSAGE_BYTES,
+        consumer_auto_offset_reset="earliest",
+        topic_replication_factor=kafka.replication_factor,
+    )
+    raw = app.topic(kafka.topic_raw, key_type=bytes, value_type=bytes, value_serializer="raw",
+                    key_serializer="raw")
+    enriched = app.topic(kafka.topic_enriched, key_type=bytes, value_type=bytes,
+                         value_serializer="raw", key_serializer="raw")
+    dlq = app.topic(kafka.topic_dlq, key_type=bytes, value_type=bytes, value_serializer="raw",
+                    key_serializer="raw")
+    search = backend or make_backend(settings.search)
+    nlp = enricher or Enricher(settings.enrich)
+
+    async def send_all(topic: faust.TopicT, records: list[tuple[bytes | None, bytes]]) -> None:
+        """Send and wait until the broker has every record (acks=all)."""
+        futures = [await topic.send(key=key, value=value, force=True) for key, value in records]
+        await asyncio.gather(*futures)
+
+    def to_dlq(event: EventT, reason: str, stage: str, error: str) -> tuple[bytes | None, bytes]:
+        msg = event.message
+        log.warning("DLQ %s/%s: %s (topic=%s partition=%s offset=%s)", stage, reason, error,
+                    msg.topic, msg.partition, msg.offset)
+        record = dlq_record(msg.value, reason, stage, error, msg.topic, msg.partition, msg.offset)
+        return msg.key, json.dumps(record, ensure_ascii=False).encode()
+
+    @app.agent(raw, name="enrich")
+    async def enrich(stream: faust.StreamT) -> None:
+        async for events in stream.noack_take(worker.enrich_batch_size, within=worker.enrich_batch_wait_s):
+            good, failed = validate(events, settings)
+            failed = [to_dlq(ev, *why) for ev, *why in failed]
+            docs, errors = await asyncio.to_thread(enrich_articles, nlp, good)
+            failed += [to_dlq(ev, "enrich_failed", "enrich", err) for ev, err in errors]
+            await send_all(enriched, [(doc["id"].encode(), dumps_article(doc)) for doc in docs])
+            await send_all(dlq, failed)
+            for event in events:
+                await stream.ack(event)
+
+    @app.agent(enriched, name="index")
+    async def index(stream: faust.StreamT) -> None:
+        async for events in stream.noack_take(worker.index_batch_size, within=worker.index_batch_wait_s):
+            docs: list[dict] = []
+            by_id: dict[str, EventT] = {}
+            failed = []
+            for event in events:
+                try:
+                    doc = json.loads(event.message.value)
+                    by_id[doc["id"]] = event
+                    docs.append(doc)
+                except (ValueError, KeyError, TypeError) as exc:
+                    failed.append(to_dlq(event, "bad_enriched_record", "index", repr(exc)))
+            for err in await bulk_until_accepted(search, docs, settings):
+                failed.append(to_dlq(by_id[err.doc_id], f"rejected_{err.status}", "index", err.reason))
+            await send_all(dlq, failed)
+            for event in events:
+                await stream.ack(event)
+
+    app.newsstreams = {"enrich": enrich, "index": index, "search": search}  # for tests and metrics
+    return app
+
+
+def validate(events: list[EventT], settings: Settings) -> tuple[list[tuple[EventT, dict]], list[tuple]]:
+    """Parse raw messages into clean articles; the rest becomes (event, reason, stage, error)."""
+    good, failed = [], []
+    for event in events:
+        try:
+            article = parse_raw(event.message.value, settings.limits)
+        except InvalidArticle as exc:
+            failed.append((event, exc.reason, "validate", exc.error))
+            continue
+        ts = event.message.timestamp  # seconds since the epoch, set by the producer or the broker
+        article["pipeline"] = {"ingested_at": _iso(ts) if ts else utc_now_iso()}
+        good.append((event, article))
+    return good, failed
+
+
+def enrich_articles(nlp: Enricher, items: list[tuple[EventT, dict]]) -> tuple[list[dict], list[tuple]]:
+    """Enrich the batch at once (nlp.pipe); if that fails, article by article to isolate the culprit."""
+    if not items:
+        return [], []
+    try:
+        return nlp.enrich_batch([article for _, article in items]), []
+    except Exception:  # noqa: BLE001 - any bug in one article must not stop the stream
+        log.exception("batch enrichment failed; retrying %d articles one by one", len(items))
+    docs, errors = [], []
+    for event, article in items:
+        try:
+            docs.extend(nlp.enrich_batch([article]))
+        except Exception as exc:  # noqa: BLE001
+            errors.append((event, f"{type(exc).__name__}: {exc}"))
+    return docs, errors
+
+
+async def bulk_until_accepted(search: SearchBackend, docs: list[dict], settings: Settings) -> list:
+    """One bulk request, repeated with backoff + jitter while the engine is unavailable; never gives up."""
+    if not docs:
+        return []
+    worker = settings.worker
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(TransientSearchError),
+        wait=wait_exponential_jitter(initial=worker.retry_backoff_initial_s, max=worker.retry_backoff_max_s),
+        stop=stop_never,
+        before_sleep=lambda state: log.warning(
+            "search engine unavailable (%s); bulk of %d docs, retry %d in %.1fs",
+            state.outcome.exception(), len(docs), state.attempt_number, state.next_action.sleep),
+        reraise=True,
+    ):
+        with attempt:
+            indexed_at = utc_now_iso()
+            for doc in docs:
+                doc.setdefault("pipeline", {})["indexed_at"] = indexed_at
+            return await asyncio.to_thread(search.bulk_index, docs)
+    return []  # unreachable: stop_never
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def run_worker(settings: Settings) -> None:
+    """Run the Faust worker until stopped (topics and index must exist: `newsstreams setup`)."""
+    from faust.worker import Worker
+
+    Worker(create_app(settings), loglevel=settings.log_level.lower()).execute_from_commandline()
+
+

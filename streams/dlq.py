@@ -1,0 +1,156 @@
+"""Inspect and replay the dead-letter topic (``kafka.topic_dlq``). No CLI code here.
+
+Reading never joins a consumer group, so it commits nothing and disturbs no one. It reads up to the
+end offsets captured when it starts: records that arrive meanwhile wait for the next run, and a busy
+DLQ cannot keep the command running forever.
+
+Replay sends the exact original payload bytes (``dlq_payload_bytes``) to ``kafka.topic_raw``, keyed by
+the original key: the record's ``key`` field if the writer recorded one (``key_encoding`` "base64"
+for binary keys), else the DLQ message's own Kafka key, else no key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import TopicPartition
+from kafka.errors import KafkaError
+
+from streams.ingest.producer import ArticleProducer, KafkaUnavailable
+from streams.ingest.consumer import open_consumer, partitions
+from streams.models import dlq_payload_bytes
+from streams.settings import KafkaSettings
+
+
+@dataclass
+class DlqEntry:
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    record: dict[str, Any] | None  # None: the DLQ message itself is unreadable (see ``problem``)
+    problem: str | None = None
+
+    @property
+    def failed_at(self) -> datetime:
+        """The record's ``failed_at``, else the time Kafka stored the message."""
+        parsed = _parse_time((self.record or {}).get("failed_at"))
+        return parsed or datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
+
+    def original_key(self) -> bytes | None:
+        rec = self.record or {}
+        if rec.get("key") is not None:
+            if rec.get("key_encoding") == "base64":
+                return base64.b64decode(rec["key"])
+            return str(rec["key"]).encode("utf-8")
+        return self.key
+
+    def to_json(self) -> dict[str, Any]:
+        key = self.key.decode("utf-8", "backslashreplace") if self.key is not None else None
+        out: dict[str, Any] = {"dlq": {"partition": self.partition, "offset": self.offset,
+                                       "timestamp_ms": self.timestamp_ms, "key": key},
+                               "record": self.record}
+        if self.problem:
+            out["problem"] = self.problem
+        return out
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def parse_since(value: str) -> datetime:
+    """An ISO date or datetime (naive = UTC); ``ValueError`` with a readable message."""
+    parsed = _parse_time(value)
+    if parsed is None:
+        raise ValueError(f"--since: expected an ISO-8601 date or datetime such as 2024-05-01 or "
+                         f"2024-05-01T12:00:00Z, got {value!r}")
+    return parsed
+
+
+def _entry(message) -> DlqEntry:
+    entry = DlqEntry(message.partition, message.offset, message.timestamp, message.key, None)
+    try:
+        record = json.loads(message.value.decode("utf-8"))
+    except (AttributeError, UnicodeDecodeError, ValueError) as exc:
+        entry.problem = f"not a DLQ record (not UTF-8 JSON: {exc})"
+        return entry
+    if not isinstance(record, dict):
+        entry.problem = f"not a DLQ record (a JSON {type(record).__name__}, not an object)"
+    else:
+        entry.record = record
+    return entry
+
+
+def read_dlq(kafka: KafkaSettings, topic: str | None = None, *, timeout_s: float = 60.0) -> list[DlqEntry]:
+    """All records present when called, oldest first (``failed_at``, then partition and offset)."""
+    topic = topic or kafka.topic_dlq
+    consumer = open_consumer(kafka, auto_offset_reset="earliest")
+    try:
+        tps = partitions(consumer, topic, kafka)
+        consumer.assign(tps)
+        ends = consumer.end_offsets(tps)
+        consumer.seek_to_beginning(*tps)
+        entries = _read_until(consumer, ends, timeout_s, kafka)
+    finally:
+        consumer.close()
+    return sorted(entries, key=lambda e: (e.failed_at, e.partition, e.offset))
+
+
+def _read_until(consumer, ends: dict[TopicPartition, int], timeout_s: float, kafka) -> list[DlqEntry]:
+    entries: list[DlqEntry] = []
+    pending = {tp for tp, end in ends.items() if consumer.position(tp) < end}
+    deadline = time.monotonic() + timeout_s
+    while pending:
+        if time.monotonic() > deadline:
+            raise KafkaUnavailable(f"reading the DLQ from {kafka.bootstrap_servers} took longer than "
+                                   f"{timeout_s:g} s; {len(pending)} partition(s) unfinished")
+        for tp, messages in consumer.poll(timeout_ms=500).items():
+            entries += [_entry(m) for m in messages if m.offset < ends[tp]]
+        done = {tp for tp in pending if consumer.position(tp) >= ends[tp]}
+        consumer.pause(*done)  # nothing that arrived after we started
+        pending -= done
+    return entries
+
+
+def select(entries: Iterable[DlqEntry], *, since: datetime | None = None,
+           reason: str | None = None) -> list[DlqEntry]:
+    """Readable records failed at/after ``since`` with exactly this ``reason``."""
+    return [
+        e for e in entries
+        if e.record is not None
+        and (since is None or e.failed_at >= since)
+        and (reason is None or e.record.get("reason") == reason)
+    ]
+
+
+@dataclass
+class ReplayReport:
+    sent: int = 0
+    failed: list[tuple[DlqEntry, str]] = field(default_factory=list)  # refused by the broker
+
+
+def replay(entries: Iterable[DlqEntry], producer: ArticleProducer, topic: str) -> ReplayReport:
+    """Send each record's original bytes to ``topic``, waiting for every acknowledgement.
+    An unreachable broker raises ``KafkaUnavailable``; a refused record is reported."""
+    report = ReplayReport()
+    for entry in entries:
+        try:
+            producer.send_raw(topic, entry.original_key(), dlq_payload_bytes(entry.record or {}))
+        except (KafkaError, ValueError) as exc:  # ValueError: a corrupt base64 payload
+            report.failed.append((entry, f"{type(exc).__name__}: {exc}"))
+        else:
+            report.sent += 1
+    return report

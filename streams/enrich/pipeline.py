@@ -1,0 +1,254 @@
+"""``Enricher``: language -> entities -> topics -> (translations) over a batch of article dicts.
+
+Indexed text and entity offsets
+-------------------------------
+NER runs once per article over ``title + "\\n\\n" + body`` (the paragraph break keeps a title and
+the first body sentence from running into one another, and no multi-word match can span it).
+Each entity carries ``field: "title" | "body"`` and ``start``/``end`` **relative to that field**,
+so ``article[field][start:end] == text`` always holds; an entity the model puts across the break
+is dropped.
+
+Output = the input dict (all fields kept) plus ``language``, ``language_confidence``,
+``entities``, ``entity_ids`` / ``entity_names`` (deduplicated, in order of first mention; an
+unlinked entity contributes its text as name and no id), ``topics``, ``translations`` and
+``pipeline: {version, ner_model, ingested_at, enriched_at}`` (other keys already in the input's
+``pipeline`` are kept). ``pipeline.indexed_at`` is the indexer's.
+
+Batches: articles are grouped by detected language and each group goes through its pipeline's
+``nlp.pipe`` in one call. Pipelines are built on first use (or by ``warm_up()``), once each.
+Pure Python over dicts: no Kafka, no search client.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import streams
+from streams.enrich.entities import EntityPipeline, Mention, build_pipeline, pipeline_language
+from streams.enrich.gazetteer import XX, Gazetteer, load_gazetteer
+from streams.enrich.language import UND, LanguageDetector
+from streams.enrich.topics import TopicScorer
+from streams.settings import CONFIG_DIR, EnrichSettings
+
+log = logging.getLogger(__name__)
+
+SEPARATOR = "\n\n"  # between title and body in the text NER runs over
+_WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")  # letters, inner hyphens/apostrophes
+
+# Hook for the coming translation step: (article, enriched) -> {lang: {"title", "summary"}}.
+TranslateFn = Callable[[Mapping[str, Any], Mapping[str, Any]], dict]
+
+
+class BatchEnrichError(RuntimeError):
+    """Some articles of a batch could not be enriched.
+
+    ``results[i]`` is the enriched document or None; ``failures`` maps the index of each failed
+    article to its exception, so the caller can index the rest and dead-letter the failures.
+    """
+
+    def __init__(self, results: list[dict | None], failures: dict[int, BaseException]):
+        first = next(iter(failures.values()))
+        super().__init__(
+            f"{len(failures)} of {len(results)} articles failed to enrich; first: "
+            f"{type(first).__name__}: {first}"
+        )
+        self.results = results
+        self.failures = failures
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def compose_text(title: str, body: str) -> tuple[str, int]:
+    """The text NER runs over, and where the body starts in it."""
+    return f"{title}{SEPARATOR}{body}", len(title) + len(SEPARATOR)
+
+
+class Enricher:
+    def __init__(
+        self,
+        settings: EnrichSettings,
+        *,
+        topics_dir: Path | str | None = None,
+        gazetteer: Gazetteer | None = None,
+        translate: TranslateFn | None = None,
+    ):
+        self.settings = settings
+        self.languages = list(dict.fromkeys(settings.languages))
+        self.detector = LanguageDetector(self.languages)
+        self.gazetteer = gazetteer or load_gazetteer(self.languages, settings.gazetteer_dir)
+        topics_dir = topics_dir or getattr(settings, "topics_dir", None) or CONFIG_DIR / "topics"
+        self.topics = TopicScorer.load(topics_dir, self.languages)
+        self.translate = translate  # None: translations stay {} (a Translator plugs in here)
+        self._pipelines: dict[str, EntityPipeline] = {}
+        self._lock = threading.RLock()  # re-entrant: an unsupported language borrows "xx"
+
+    # --- pipelines ----------------------------------------------------------------------------
+
+    def pipeline(self, lang: str) -> EntityPipeline:
+        """The entity pipeline for a detected language (``und`` -> the multi-language one)."""
+        key = pipeline_language(lang)
+        if key not in self._pipelines:
+            with self._lock:
+                if key not in self._pipelines:
+                    self._pipelines[key] = self._build(key)
+        return self._pipelines[key]
+
+    def _build(self, key: str) -> EntityPipeline:
+        started = time.perf_counter()
+        model = self.settings.models.get(key)
+        try:
+            pipe = build_pipeline(
+                key, self.gazetteer, model=model, fallback_model=self.settings.fallback_model
+            )
+        except ImportError:  # spaCy has no language class for this code: use multi-language
+            log.warning("spaCy has no language %r; using the multi-language pipeline", key)
+            pipe = self.pipeline(XX) if key != XX else build_pipeline(XX, self.gazetteer)
+        log.info(
+            "entity pipeline %s: %s, %d gazetteer patterns, built in %.2fs",
+            key, pipe.ner_model, len(self.gazetteer.surfaces(key)), time.perf_counter() - started,
+        )
+        return pipe
+
+    def warm_up(self, languages: Iterable[str] | None = None) -> dict[str, float]:
+        """Build pipelines up front (worker start); returns build seconds per language."""
+        took = {}
+        for lang in list(languages or self.languages) + [UND]:
+            started = time.perf_counter()
+            self.pipeline(lang)
+            took[pipeline_language(lang)] = round(time.perf_counter() - started, 3)
+        return took
+
+    # --- enrichment ---------------------------------------------------------------------------
+
+    def enrich(self, article: Mapping[str, Any]) -> dict:
+        return self.enrich_batch([article])[0]
+
+    def enrich_batch(self, articles: list[Mapping[str, Any]]) -> list[dict]:
+        """Enrich a batch, results in input order.
+
+        If the batch fails, each article is retried alone; then ``BatchEnrichError`` carries the
+        good results and the failures by index. A single-article batch raises its own error.
+        """
+        try:
+            return self._enrich_all(articles)
+        except Exception as batch_exc:
+            if len(articles) <= 1:
+                raise
+            log.warning("batch enrichment failed (%s); retrying article by article", batch_exc)
+        results: list[dict | None] = []
+        failures: dict[int, BaseException] = {}
+        for i, article in enumerate(articles):
+            try:
+                results.append(self._enrich_all([article])[0])
+            except Exception as exc:
+                results.append(None)
+                failures[i] = exc
+        if failures:
+            raise BatchEnrichError(results, failures)
+        return results  # type: ignore[return-value]  # transient failure: all succeeded alone
+
+    def _enrich_all(self, articles: list[Mapping[str, Any]]) -> list[dict]:
+        prepared = []
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, article in enumerate(articles):
+            title = article.get("title") or ""
+            body = article.get("body") or ""
+            text, body_start = compose_text(title, body)
+            lang, conf = self.detector.detect(text, article.get("language"))
+            prepared.append((text, body_start, lang, conf))
+            groups[pipeline_language(lang)].append(i)
+
+        docs: list[Any] = [None] * len(articles)
+        pipes: list[EntityPipeline | None] = [None] * len(articles)
+        for key, indices in groups.items():
+            pipe = self.pipeline(key)
+            texts = [prepared[i][0] for i in indices]
+            for i, doc in zip(indices, pipe.nlp.pipe(texts), strict=True):
+                docs[i] = doc
+                pipes[i] = pipe
+
+        enriched_at = utc_now_iso()
+        out = []
+        for i, article in enumerate(articles):
+            text, body_start, lang, conf = prepared[i]
+            doc, pipe = docs[i], pipes[i]
+            out.append(
+                self._document(article, text, doc, pipe, lang, conf, body_start, enriched_at)
+            )
+        return out
+
+    def _document(self, article, text, doc, pipe: EntityPipeline, lang, conf, body_start,
+                  enriched_at):
+        title_len = body_start - len(SEPARATOR)
+        mentions = pipe.mentions(doc, text)
+        entities = [self._entity(m, text, title_len, body_start) for m in mentions]
+        entities = [e for e in entities if e is not None]
+
+        # Topics: lowercase words (a regex is ~5x faster than walking spaCy tokens and keeps
+        # hyphenated compounds whole); title words weigh more; each distinct entity signals once.
+        tokens = _WORDS.findall(text.lower())
+        title_tokens = _WORDS.findall(text[:title_len].lower())
+        signals = []
+        for key in dict.fromkeys(m.key for m in mentions if m.key):
+            entry = self.gazetteer.get(key)
+            if entry is not None:
+                signals.append([entry.key, *([entry.id] if entry.id else [])]
+                               + [f"tag:{t}" for t in entry.tags])
+        topics = self.topics.score(lang, tokens, title_tokens=title_tokens, entity_signals=signals)
+
+        result = copy.deepcopy(dict(article))
+        result.update(
+            language=lang,
+            language_confidence=None if conf is None else round(conf, 4),
+            entities=entities,
+            entity_ids=list(dict.fromkeys(e["id"] for e in entities if e["id"])),
+            entity_names=list(dict.fromkeys(e["name"] for e in entities)),
+            topics=topics,
+            translations={},
+        )
+        if self.translate is not None:
+            # Translation hook: a failure must never block indexing (the Translator records it).
+            try:
+                result["translations"] = self.translate(article, result) or {}
+            except Exception as exc:
+                log.warning("translation failed for %s: %s", article.get("id"), exc)
+        pipeline = dict(article.get("pipeline") or {})
+        pipeline.update(
+            version=streams.__version__,
+            ner_model=pipe.ner_model,
+            ingested_at=pipeline.get("ingested_at"),
+            enriched_at=enriched_at,
+        )
+        result["pipeline"] = pipeline
+        return result
+
+    def _entity(self, m: Mention, text: str, title_len: int, body_start: int) -> dict | None:
+        if m.end <= title_len:
+            field, offset = "title", 0
+        elif m.start >= body_start:
+            field, offset = "body", body_start
+        else:
+            return None  # across the title/body break
+        entry = self.gazetteer.get(m.key) if m.key else None
+        surface = text[m.start : m.end]
+        return {
+            "text": surface,
+            "label": m.label,
+            "start": m.start - offset,
+            "end": m.end - offset,
+            "field": field,
+            "id": entry.id if entry else None,
+            "name": entry.name if entry else surface,
+            "source": m.source,
+        }

@@ -1,0 +1,69 @@
+"""Looking at topics without ever creating one (the CLI checks before it produces or reads).
+
+Auto-created topics get the broker's default partition count, and a typo should fail loudly, so
+these helpers only ask for metadata of *all* topics, which never triggers auto-creation.
+"""
+
+from __future__ import annotations
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+
+from streams.ingest.producer import KafkaUnavailable
+from streams.settings import KafkaSettings
+
+
+class MissingTopic(KafkaUnavailable):
+    """The broker answers but the topic does not exist."""
+
+    def __init__(self, topic: str, servers: str):
+        super().__init__(
+            f"topic {topic!r} does not exist on Kafka at {servers}; "
+            "`newsstreams setup` creates the topics"
+        )
+        self.topic = topic
+
+
+def servers(kafka: KafkaSettings) -> list[str]:
+    return [s.strip() for s in kafka.bootstrap_servers.split(",") if s.strip()]
+
+
+def open_consumer(kafka: KafkaSettings, *, timeout_s: float = 10.0, **config) -> KafkaConsumer:
+    """A consumer outside any group (no offsets are ever committed) that creates no topics."""
+    try:
+        return KafkaConsumer(
+            bootstrap_servers=servers(kafka),
+            client_id="newsstreams-cli",
+            group_id=None,
+            enable_auto_commit=False,
+            allow_auto_create_topics=False,
+            bootstrap_timeout_ms=int(timeout_s * 1000),
+            request_timeout_ms=int(max(timeout_s, 5) * 1000) + 1000,
+            **config,
+        )
+    except (KafkaError, OSError) as exc:
+        raise KafkaUnavailable(
+            f"cannot reach Kafka at {kafka.bootstrap_servers} within {timeout_s:g} s ({exc}); "
+            "is the broker running? (newsstreams stack up, or set NEWSSTREAMS_KAFKA__BOOTSTRAP_SERVERS)"
+        ) from exc
+
+
+def partitions(consumer: KafkaConsumer, topic: str, kafka: KafkaSettings) -> list[TopicPartition]:
+    """The topic's partitions; ``MissingTopic`` if it does not exist."""
+    try:
+        found = consumer.topics()  # all-topics metadata: never auto-creates
+    except KafkaError as exc:
+        raise KafkaUnavailable(f"cannot list topics on Kafka at {kafka.bootstrap_servers}: {exc}") from exc
+    if topic not in found:
+        raise MissingTopic(topic, kafka.bootstrap_servers)
+    ids = consumer.partitions_for_topic(topic)
+    return [TopicPartition(topic, p) for p in sorted(ids)]
+
+
+def require_topic(kafka: KafkaSettings, topic: str, *, timeout_s: float = 10.0) -> None:
+    """Fail fast (``KafkaUnavailable`` / ``MissingTopic``) instead of a producer's metadata wait."""
+    consumer = open_consumer(kafka, timeout_s=timeout_s)
+    try:
+        partitions(consumer, topic, kafka)
+    finally:
+        consumer.close()

@@ -1,0 +1,101 @@
+"""Topic scoring: IPTC top-level codes from stem lexicons plus entity signals."""
+
+import re
+
+import pytest
+
+from streams.enrich.topics import IPTC_TOP_LEVEL, Lexicon, TopicScorer, topic_code
+from streams.settings import CONFIG_DIR
+
+SPORT, POLITICS, CONFLICT = "medtop:15000000", "medtop:11000000", "medtop:16000000"
+
+
+def words(text):
+    return re.findall(r"[^\W\d_]+(?:-[^\W\d_]+)*", text.lower())
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return TopicScorer.load(CONFIG_DIR / "topics")
+
+
+def test_taxonomy_is_the_17_top_level_codes():
+    assert len(IPTC_TOP_LEVEL) == 17
+    assert IPTC_TOP_LEVEL["medtop:16000000"] == "conflict, war and peace"
+    assert topic_code("11000000") == topic_code("medtop:11000000") == POLITICS
+    with pytest.raises(ValueError):
+        topic_code("99000000")
+
+
+def test_lexicons_cover_every_topic(scorer):
+    for lang in ("nl", "en", "de", "fr"):
+        lex = scorer.lexicons[lang]
+        codes = {c for cs in (*lex.prefixes.values(), *lex.exact.values()) for c in cs}
+        assert codes == set(IPTC_TOP_LEVEL), lang
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("nl", "Ajax heeft de wedstrijd tegen PSV gewonnen. De spits scoorde twee doelpunten en de "
+               "trainer was tevreden over zijn spelers. Ajax blijft koploper in de eredivisie."),
+        ("en", "The striker scored twice as the champions won the match, and the coach praised "
+               "his players after the league game in a packed stadium."),
+        ("de", "Der Stürmer erzielte zwei Tore, der Trainer lobte die Spieler nach dem Spiel in "
+               "der Bundesliga vor vollem Stadion."),
+        ("fr", "L'attaquant a marqué deux fois et l'entraîneur a félicité ses joueurs après "
+               "le match de championnat dans un stade plein."),
+    ],
+)
+def test_sports_text_is_sport_first(scorer, lang, text):
+    topics = scorer.score(lang, words(text))
+    assert topics and topics[0]["code"] == SPORT
+    assert topics[0]["label"] == "sport"
+
+
+@pytest.mark.parametrize("text", ["Lorem ipsum dolor sit amet qwxz bla bla.", "zzzz qqqq xxxx"])
+def test_unrelated_text_has_no_topics(scorer, text):
+    assert scorer.score("nl", words(text)) == []
+    assert scorer.score("und", words(text)) == []
+
+
+def test_shape_and_bounds(scorer):
+    text = ("De regering en het parlement spraken over de oorlog, de economie, het klimaat, de "
+            "zorg, het onderwijs, de politie en het voetbal.")
+    topics = scorer.score("nl", words(text))
+    assert 1 <= len(topics) <= 3
+    scores = [t["score"] for t in topics]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert all(set(t) == {"code", "label", "score"} for t in topics)
+
+
+def test_inflections_count_through_prefixes():
+    lex = Lexicon.from_mapping({"16000000": ["oorlog"], "11000000": ["wet$"]})
+    assert lex.topics_of("oorlogen") == {CONFLICT}
+    assert lex.topics_of("oorlogsmisdaad") == {CONFLICT}
+    assert lex.topics_of("wet") == {POLITICS}
+    assert lex.topics_of("weten") == frozenset()  # "$": whole token only
+
+
+def test_entity_signals_alone_can_give_a_topic(scorer):
+    tokens = words("Zij spraken gisteren lang met elkaar over van alles en nog wat.")
+    assert scorer.score("nl", tokens) == []
+    with_nato = scorer.score("nl", tokens, entity_signals=[["Q7184", "tag:military-alliance"]])
+    assert with_nato and with_nato[0]["code"] == CONFLICT
+    assert POLITICS in {t["code"] for t in with_nato}
+
+
+def test_title_words_weigh_more(scorer):
+    body = words("Er is veel gebeurd deze week in het land en daarbuiten.")
+    base = scorer.score("nl", body + ["oorlog"])
+    boosted = scorer.score("nl", body + ["oorlog"], title_tokens=["oorlog"])
+    assert boosted[0]["score"] > base[0]["score"]
+
+
+def test_threshold_and_max_topics():
+    strict = TopicScorer({"nl": Lexicon.from_mapping({"15000000": ["voetbal"]})}, threshold=0.99)
+    assert strict.score("nl", ["voetbal"] + ["x"] * 50) == []
+    one = TopicScorer({"nl": Lexicon.from_mapping({"15000000": ["voetbal"],
+                                                   "11000000": ["kabinet"]})}, max_topics=1)
+    assert len(one.score("nl", ["voetbal", "kabinet", "kabinet"])) == 1
