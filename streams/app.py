@@ -21,7 +21,7 @@ import faust
 from faust.types import EventT
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_never, wait_exponential_jitter
 
-from streams.enrich import Enricher
+from streams.enrich import BatchEnrichError, Enricher
 from streams.models import InvalidArticle, dlq_record, dumps_article, parse_raw, utc_now_iso
 from streams.search import SearchBackend, TransientSearchError, make_backend
 from streams.settings import Settings
@@ -116,20 +116,17 @@ def validate(events: list[EventT], settings: Settings) -> tuple[list[tuple[Event
 
 
 def enrich_articles(nlp: Enricher, items: list[tuple[EventT, dict]]) -> tuple[list[dict], list[tuple]]:
-    """Enrich the batch at once (nlp.pipe); if that fails, article by article to isolate the culprit."""
+    """Enrich the batch at once (nlp.pipe); articles that fail come back as (event, error)."""
     if not items:
         return [], []
     try:
         return nlp.enrich_batch([article for _, article in items]), []
-    except Exception:  # noqa: BLE001 - any bug in one article must not stop the stream
-        log.exception("batch enrichment failed; retrying %d articles one by one", len(items))
-    docs, errors = [], []
-    for event, article in items:
-        try:
-            docs.extend(nlp.enrich_batch([article]))
-        except Exception as exc:  # noqa: BLE001
-            errors.append((event, f"{type(exc).__name__}: {exc}"))
-    return docs, errors
+    except BatchEnrichError as exc:  # the Enricher already isolated the culprits
+        docs = [doc for doc in exc.results if doc is not None]
+        errors = [(items[i][0], f"{type(e).__name__}: {e}") for i, e in exc.failures.items()]
+        return docs, errors
+    except Exception as exc:  # noqa: BLE001 - a batch of one raises the article's own error
+        return [], [(event, f"{type(exc).__name__}: {exc}") for event, _ in items]
 
 
 async def bulk_until_accepted(search: SearchBackend, docs: list[dict], settings: Settings) -> list:

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -137,7 +138,8 @@ def clean_text(value: str, *, single_line: bool = False) -> str:
 
     Multi-line text keeps line breaks and paragraph breaks (at most one blank line in a row).
     """
-    value = value.replace("\r\n", "\n").translate(_NEWLINES)
+    # NFC: a decomposed "Oekraïne" (i + combining diaeresis) must match the gazetteer's composed form.
+    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").translate(_NEWLINES))
     value = _CONTROL.sub("", value)
     if _LOOKS_LIKE_HTML.search(value):
         value = html_to_text(value)

@@ -28,7 +28,6 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from streams.enrich.entities import EntityPipeline, Mention, build_pipeline, pip
 from streams.enrich.gazetteer import XX, Gazetteer, load_gazetteer
 from streams.enrich.language import UND, LanguageDetector
 from streams.enrich.topics import TopicScorer
+from streams.models import utc_now_iso
 from streams.settings import CONFIG_DIR, EnrichSettings
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,6 @@ class BatchEnrichError(RuntimeError):
         self.results = results
         self.failures = failures
 
-
-def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def compose_text(title: str, body: str) -> tuple[str, int]:

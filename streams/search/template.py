@@ -85,6 +85,7 @@ def mappings() -> dict[str, Any]:
             "entities": _object(
                 {
                     "text": _KEYWORD,
+                    "field": _KEYWORD,
                     "label": _KEYWORD,
                     "start": {"type": "integer"},
                     "end": {"type": "integer"},

@@ -137,7 +137,8 @@ class Pipeline:
         self.proc = None
 
     def produce_raw(self, values: list[bytes]) -> None:
-        producer = KafkaProducer(bootstrap_servers=self.settings.kafka.bootstrap_servers, acks="all")
+        producer = KafkaProducer(bootstrap_servers=self.settings.kafka.bootstrap_servers, acks="all",
+                                 max_request_size=4 * 1024 * 1024)
         for value in values:
             producer.send(self.settings.kafka.topic_raw, value=value)
         producer.flush(timeout=30)
