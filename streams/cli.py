@@ -359,7 +359,7 @@ def dlq_replay(
         fail(str(exc), 2)
     for entry, error in report.failed:
         _say(err, ("not replayed ", "bold red"), f"{kafka.topic_dlq}/{entry.partition}@{entry.offset}: {error}")
-    _say(console, f"replayed {report.sent} record(s) to {kafka.topic_raw}"
+    _say(console, f"replayed {report.sent} record(s) to {kafka.topic_raw} (index-stage records to the topic they failed on)"
          + (f", {len(report.failed)} failed" if report.failed else ""))
     if report.failed:
         raise typer.Exit(1)

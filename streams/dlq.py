@@ -143,12 +143,15 @@ class ReplayReport:
 
 
 def replay(entries: Iterable[DlqEntry], producer: ArticleProducer, topic: str) -> ReplayReport:
-    """Send each record's original bytes to ``topic``, waiting for every acknowledgement.
-    An unreachable broker raises ``KafkaUnavailable``; a refused record is reported."""
+    """Send each record's original bytes back where it failed: an index-stage record (an enriched
+    document) to the topic it was read from, everything else to ``topic`` (the raw topic), waiting for
+    every acknowledgement. An unreachable broker raises ``KafkaUnavailable``; a refused record is reported."""
     report = ReplayReport()
     for entry in entries:
+        record = entry.record or {}
+        target = record.get("topic") or topic if record.get("stage") == "index" else topic
         try:
-            producer.send_raw(topic, entry.original_key(), dlq_payload_bytes(entry.record or {}))
+            producer.send_raw(target, entry.original_key(), dlq_payload_bytes(record))
         except (KafkaError, ValueError) as exc:  # ValueError: a corrupt base64 payload
             report.failed.append((entry, f"{type(exc).__name__}: {exc}"))
         else:
