@@ -1,0 +1,109 @@
+"""`newsstreams search`: highlights, filters and facets in a table or as JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Annotated, Any
+
+import typer
+from rich.columns import Columns
+from rich.table import Table
+from rich.text import Text
+
+from streams.cli.common import app, console, fail, print_json, say
+from streams.settings import get_settings
+
+
+TITLE_CHARS = 80
+MAX_DATE_BUCKETS = 10
+
+
+def _marked(fragment: str) -> Text:
+    """An engine highlight ("… <em>Poetin</em> …") as Text with the matches bold. Text.append never
+    parses rich markup, so "[red]" in an article stays literal."""
+    text, bold = Text(), False
+    for part in re.split(r"(</?em>)", " ".join(fragment.split())):
+        if part in ("<em>", "</em>"):
+            bold = part == "<em>"
+        elif part:
+            text.append(part, style="bold" if bold else None)
+    return text
+
+
+def _title_cell(hit: Any) -> Text:
+    title = _marked(hit.highlights["title"][0]) if hit.highlights.get("title") else Text(hit.title)
+    title.truncate(TITLE_CHARS, overflow="ellipsis")
+    for fragment in hit.highlights.get("body", []):
+        title.append("\n  … ", style="dim")
+        title.append_text(_marked(fragment))
+        title.append(" …", style="dim")
+    return title
+
+
+def _hits_table(result: Any) -> Table:
+    table = Table("#", "title / matches", "date", "lang", "entities", "topics", show_lines=True)
+    for n, hit in enumerate(result.hits, start=1):
+        date = (hit.published_at or "-")[:16].replace("T", " ")
+        table.add_row(str(n), _title_cell(hit), date, hit.language or "-",
+                      Text(", ".join(hit.entities)), Text(", ".join(hit.topics)))
+    return table
+
+
+def _facet_tables(facets: dict[str, list]) -> Columns:
+    tables = []
+    for name in ("entities", "topics", "languages", "sources", "dates"):
+        buckets = facets.get(name) or []
+        if name == "dates":
+            buckets = buckets[-MAX_DATE_BUCKETS:]  # the most recent days
+        table = Table(name, "n", box=None, header_style="bold")
+        for value, count in buckets:
+            table.add_row(Text(str(value)), str(count))
+        tables.append(table)
+    return Columns(tables, padding=(0, 4))
+
+
+def _search_failure(exc: Exception, alias: str) -> str:
+    from streams.search import InvalidQuery, TransientSearchError
+
+    if isinstance(exc, InvalidQuery):
+        return str(exc)
+    if isinstance(exc, TransientSearchError):
+        return f"search engine unavailable: {exc} (newsstreams stack up, or set NEWSSTREAMS_SEARCH__URL)"
+    if getattr(exc, "error_type", None) == "index_not_found_exception":
+        return f"the search alias {alias!r} does not exist; `newsstreams setup` creates it"
+    return f"search failed: {exc}"
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str, typer.Argument(
+        help='Words to find; "a phrase", -exclude, a | b. Empty: filters only.')] = "",
+    lang: Annotated[str | None, typer.Option(help="Only this language (ISO 639-1).")] = None,
+    entity: Annotated[str | None, typer.Option(
+        help='An entity: Wikidata QID (Q7747) or name ("Vladimir Putin").')] = None,
+    topic: Annotated[str | None, typer.Option(help="IPTC code (medtop:11000000) or label (politics).")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source, e.g. nos.nl.")] = None,
+    since: Annotated[str | None, typer.Option(help="Published at/after (ISO date or datetime).")] = None,
+    until: Annotated[str | None, typer.Option(help="Published at/before; a date includes that day.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Number of hits.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
+    facets: Annotated[bool, typer.Option("--facets", help="Counts per entity, topic, language, source, day.")] = False,
+) -> None:
+    """Search indexed articles: highlights, filters and facets."""
+    from streams.search import SearchError, search
+
+    settings = get_settings().search
+    try:
+        result = search(query, lang=lang, entity=entity, topic=topic, source=source, since=since,
+                        until=until, limit=limit, facets=facets, settings=settings)
+    except SearchError as exc:  # InvalidQuery and TransientSearchError included
+        fail(_search_failure(exc, settings.alias), 2)
+    if as_json:
+        print_json(dataclasses.asdict(result))
+        return
+    say(console, f"{len(result.hits)} of {result.total} matching article(s)")
+    if result.hits:
+        console.print(_hits_table(result))
+    if facets:
+        console.print(_facet_tables(result.facets))

@@ -1,0 +1,61 @@
+"""`newsstreams stack ...`: the local Kafka + OpenSearch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from streams.cli.common import app, console, fail
+from streams.settings import get_settings
+from streams.stack import Stack, StackError
+
+stack_app = typer.Typer(no_args_is_help=True, help="The local Kafka + OpenSearch (no Docker needed).")
+app.add_typer(stack_app, name="stack")
+
+
+
+def _stack() -> Stack:
+    return Stack(get_settings().stack, say=lambda m: console.print(m, highlight=False))
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start Kafka and OpenSearch (fetching the jars once) and wait until both answer."""
+    try:
+        _stack().up()
+    except StackError as e:
+        fail(str(e))
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop both services (SIGTERM, then SIGKILL after stack.stop_timeout_s)."""
+    _stack().down()
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show each service's state; exit 0 only when both are up."""
+    rows = _stack().status()
+    table = Table("service", "state", "pid", "address", "RSS MB", "peak MB")
+    for s in rows:
+        colour = {"up": "green", "starting": "yellow", "down": "red"}[s.state]
+        mb = lambda v: f"{v:.0f}" if v else "-"  # noqa: E731
+        table.add_row(s.name, f"[{colour}]{s.state}[/]", str(s.pid or "-"), s.address,
+                      mb(s.rss_mb), mb(s.peak_mb))
+    console.print(table)
+    if any(s.state != "up" for s in rows):
+        raise typer.Exit(3)
+
+
+@stack_app.command("logs")
+def stack_logs(
+    service: Annotated[str, typer.Argument(help="kafka or opensearch")],
+    lines: Annotated[int, typer.Option("--lines", "-n")] = 50,
+) -> None:
+    """Print the last lines of a service's log."""
+    if service not in ("kafka", "opensearch"):
+        fail("service must be 'kafka' or 'opensearch'")
+    print(_stack().tail(service, lines))

@@ -1,0 +1,68 @@
+"""`newsstreams setup` and `newsstreams worker`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from streams.cli.common import app, console, fail
+from streams.settings import get_settings
+
+
+def _setup_all(settings: Any) -> None:
+    from streams.search import SearchError, make_backend
+    from streams.topics import BrokerUnavailable, ensure_topics
+
+    try:
+        created = ensure_topics(settings.kafka)
+    except BrokerUnavailable as exc:
+        fail(str(exc), 2)
+    k = settings.kafka
+    console.print(f"topics: {k.topic_raw}, {k.topic_enriched}, {k.topic_dlq} "
+                  f"({'created ' + ', '.join(created) if created else 'all present'})", highlight=False)
+    backend = make_backend(settings.search)
+    try:
+        backend.ensure_index()
+    except SearchError as exc:
+        fail(f"search engine at {settings.search.url}: {exc}", 2)
+    finally:
+        backend.close()
+    console.print(f"index template and write alias '{settings.search.alias}' ready "
+                  f"({settings.search.backend} at {settings.search.url})", highlight=False)
+
+
+@app.command()
+def setup() -> None:
+    """Create the Kafka topics and the search index template + write alias (idempotent)."""
+    _setup_all(get_settings())
+
+
+@app.command()
+def worker(
+    bootstrap_servers: Annotated[str | None, typer.Option(help="Kafka bootstrap servers")] = None,
+    search_url: Annotated[str | None, typer.Option(help="Elasticsearch/OpenSearch URL")] = None,
+    search_backend: Annotated[str | None, typer.Option(help="opensearch | elasticsearch")] = None,
+    group_id: Annotated[str | None, typer.Option(help="consumer group (= Faust app id)")] = None,
+    web_port: Annotated[int | None, typer.Option(help="Faust web port (/metrics, /health)")] = None,
+    enrich_batch_size: Annotated[int | None, typer.Option()] = None,
+    index_batch_size: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Run the Faust worker: the enrich and index agents (creates topics and index first)."""
+    from streams.app import run_worker
+
+    base = get_settings()
+    settings = base.model_copy(update={
+        "kafka": base.kafka.model_copy(update=_given(bootstrap_servers=bootstrap_servers, group_id=group_id)),
+        "search": base.search.model_copy(update=_given(url=search_url, backend=search_backend)),
+        "worker": base.worker.model_copy(update=_given(
+            web_port=web_port, enrich_batch_size=enrich_batch_size, index_batch_size=index_batch_size)),
+    })
+    if settings.search.backend not in ("opensearch", "elasticsearch"):
+        fail("--search-backend must be 'opensearch' or 'elasticsearch'", 2)
+    _setup_all(settings)
+    run_worker(settings)
+
+
+def _given(**options: Any) -> dict[str, Any]:
+    return {key: value for key, value in options.items() if value is not None}
