@@ -14,18 +14,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from datetime import UTC, datetime
 
 
 import faust
+import faust.web
 from faust.types import EventT
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_never, wait_exponential_jitter
 
 from streams.enrich import BatchEnrichError, Enricher
+from streams.health import HealthState
+from streams.metrics import PipelineMetrics
 from streams.models import InvalidArticle, dlq_record, dumps_article, parse_raw, utc_now_iso
 from streams.search import SearchBackend, TransientSearchError, make_backend
 from streams.settings import Settings
-from streams.topics import MAX_MESSAGE_BYTES
+from streams.topics import MAX_MESSAGE_BYTES, LagReader
 
 log = logging.getLogger("streams.app")
 
@@ -53,6 +58,10 @@ def create_app(settings: Settings, backend: SearchBackend | None = None,
     search = backend or make_backend(settings.search)
     nlp = enricher or Enricher(settings.enrich)
 
+    metrics = PipelineMetrics()
+    lag_reader = LagReader(kafka)
+    health = HealthState()
+
     async def send_all(topic: faust.TopicT, records: list[tuple[bytes | None, bytes]]) -> None:
         """Send and wait until the broker has every record (acks=all)."""
         futures = [await topic.send(key=key, value=value, force=True) for key, value in records]
@@ -60,14 +69,17 @@ def create_app(settings: Settings, backend: SearchBackend | None = None,
 
     def to_dlq(event: EventT, reason: str, stage: str, error: str) -> tuple[bytes | None, bytes]:
         msg = event.message
-        log.warning("DLQ %s/%s: %s (topic=%s partition=%s offset=%s)", stage, reason, error,
-                    msg.topic, msg.partition, msg.offset)
+        log.warning("dead letter: %s at %s: %s", reason, stage, error, extra={
+            "event": "dlq", "stage": stage, "reason": reason, "topic": msg.topic,
+            "partition": msg.partition, "offset": msg.offset})
+        metrics.dead_letter(stage, reason)
         record = dlq_record(msg.value, reason, stage, error, msg.topic, msg.partition, msg.offset)
         return msg.key, json.dumps(record, ensure_ascii=False).encode()
 
     @app.agent(raw, name="enrich")
     async def enrich(stream: faust.StreamT) -> None:
         async for events in stream.noack_take(worker.enrich_batch_size, within=worker.enrich_batch_wait_s):
+            started = time.monotonic()
             good, failed = validate(events, settings)
             failed = [to_dlq(ev, *why) for ev, *why in failed]
             docs, errors = await asyncio.to_thread(enrich_articles, nlp, good)
@@ -76,10 +88,12 @@ def create_app(settings: Settings, backend: SearchBackend | None = None,
             await send_all(dlq, failed)
             for event in events:
                 await stream.ack(event)
+            metrics.batch("enrich", len(events), len(docs), time.monotonic() - started)
 
     @app.agent(enriched, name="index")
     async def index(stream: faust.StreamT) -> None:
         async for events in stream.noack_take(worker.index_batch_size, within=worker.index_batch_wait_s):
+            started = time.monotonic()
             docs: list[dict] = []
             by_id: dict[str, EventT] = {}
             failed = []
@@ -90,13 +104,43 @@ def create_app(settings: Settings, backend: SearchBackend | None = None,
                     docs.append(doc)
                 except (ValueError, KeyError, TypeError) as exc:
                     failed.append(to_dlq(event, "bad_enriched_record", "index", repr(exc)))
-            for err in await bulk_until_accepted(search, docs, settings):
+            rejected = await bulk_until_accepted(search, docs, settings)
+            for err in rejected:
                 failed.append(to_dlq(by_id[err.doc_id], f"rejected_{err.status}", "index", err.reason))
             await send_all(dlq, failed)
             for event in events:
                 await stream.ack(event)
+            metrics.batch("index", len(events), len(events) - len(failed), time.monotonic() - started)
+            bad = {err.doc_id for err in rejected}
+            metrics.indexed([_age_s(doc) for doc in docs if doc["id"] not in bad])
 
-    app.newsstreams = {"enrich": enrich, "index": index, "search": search}  # for tests and metrics
+    @app.timer(worker.metrics_interval_s, name="metrics")
+    async def report_metrics() -> None:
+        """Stage, DLQ and lag documents to the metrics alias; failures only log."""
+        docs = metrics.take_documents()
+        try:
+            lags = await asyncio.wait_for(asyncio.to_thread(
+                lag_reader.read, kafka.group_id, [kafka.topic_raw, kafka.topic_enriched]), 15)
+            health.observe_lag(lags)
+            docs += metrics.stamp(metrics.lag(kafka.group_id, lags), worker.metrics_interval_s)
+        except Exception as exc:  # noqa: BLE001 - metrics must never break the worker
+            log.warning("consumer lag not available: %s", exc, extra={"event": "metrics_error"})
+        try:
+            await asyncio.wait_for(asyncio.to_thread(search.write_metrics, docs), 15)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("metrics not written (%d docs dropped): %s", len(docs), exc,
+                        extra={"event": "metrics_error"})
+
+    @app.page("/metrics")
+    async def prometheus(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        return view.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+
+    @app.page("/health")
+    async def health_page(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        report = await health.check(lag_reader, search)
+        return view.json(report, status=200 if report["status"] == "ok" else 503)
+
+    app.newsstreams = {"metrics": metrics, "search": search}  # for tests
     return app
 
 
@@ -140,7 +184,9 @@ async def bulk_until_accepted(search: SearchBackend, docs: list[dict], settings:
         stop=stop_never,
         before_sleep=lambda state: log.warning(
             "search engine unavailable (%s); bulk of %d docs, retry %d in %.1fs",
-            state.outcome.exception(), len(docs), state.attempt_number, state.next_action.sleep),
+            state.outcome.exception(), len(docs), state.attempt_number, state.next_action.sleep,
+            extra={"event": "retry", "stage": "index", "attempt": state.attempt_number,
+                   "docs": len(docs), "wait_s": round(state.next_action.sleep, 2)}),
         reraise=True,
     ):
         with attempt:
@@ -151,6 +197,14 @@ async def bulk_until_accepted(search: SearchBackend, docs: list[dict], settings:
     return []  # unreachable: stop_never
 
 
+def _age_s(doc: dict) -> float:
+    """Seconds from the moment the raw article reached Kafka until now."""
+    ingested = doc.get("pipeline", {}).get("ingested_at")
+    if not ingested:
+        return 0.0
+    return max(0.0, time.time() - datetime.fromisoformat(ingested.replace("Z", "+00:00")).timestamp())
+
+
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -159,6 +213,11 @@ def run_worker(settings: Settings) -> None:
     """Run the Faust worker until stopped (topics and index must exist: `newsstreams setup`)."""
     from faust.worker import Worker
 
-    Worker(create_app(settings), loglevel=settings.log_level.lower()).execute_from_commandline()
+    from streams.logs import logging_config
+
+    Worker(create_app(settings), loglevel=settings.log_level.lower(),
+           logging_config=logging_config(settings),
+           quiet=settings.log_format == "json",  # no banner: every line is a JSON object
+           ).execute_from_commandline()
 
 

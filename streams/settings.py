@@ -8,12 +8,13 @@ Secrets (passwords, API keys) are ``SecretStr``: they come from the environment 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -43,6 +44,8 @@ class SearchSettings(BaseModel):
     api_key: SecretStr | None = None
     verify_certs: bool = True
     alias: str = "articles"
+    # Pipeline metrics (one document per worker, interval and kind); same naming scheme as alias.
+    metrics_alias: str = "newsstreams-metrics"
     shards: int = 1
     replicas: int = 0
     timeout_s: float = 30.0
@@ -61,6 +64,7 @@ class WorkerSettings(BaseModel):
     web_port: int = 6066
     web_host: str | None = None  # None: 127.0.0.1; "0.0.0.0" inside a container
     data_dir: Path = Path(os.environ.get("FAUST_DATADIR", Path(tempfile.gettempdir()) / "newsstreams-worker"))
+    metrics_interval_s: float = 10.0
     retry_backoff_initial_s: float = 0.5
     retry_backoff_max_s: float = 30.0
 
@@ -71,6 +75,43 @@ class EnrichSettings(BaseModel):
     models: dict[str, str] = {}
     fallback_model: str = "xx_ent_wiki_sm"
     gazetteer_dir: Path = CONFIG_DIR / "gazetteer"
+
+
+# A user translator class: package.module:Class or package.module.Class.
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?::[A-Za-z_]\w*|\.[A-Za-z_]\w*)")
+
+
+class TranslateSettings(BaseModel):
+    """Machine translation of title + lead summary (``streams.enrich.translate``)."""
+
+    # "none" | "libretranslate" | a user class as "package.module:Class" or "package.module.Class".
+    backend: str = "none"
+    url: str = "http://127.0.0.1:5000"  # LibreTranslate base URL (POST {url}/translate)
+    api_key: SecretStr | None = None  # environment only: NEWSSTREAMS_TRANSLATE__API_KEY
+    targets: list[str] = ["en"]  # articles in none of these languages are translated into each
+    timeout_s: float = Field(5.0, gt=0)  # per request, enforced as a hard deadline
+    retries: int = Field(2, ge=0, le=5)  # extra attempts after a connection error, 429 or 5xx
+    breaker_failures: int = Field(5, ge=1)  # consecutive failed translations that open the circuit
+    breaker_reset_s: float = Field(60.0, gt=0)  # open circuit: skip everything, then one trial call
+    summary_chars: int = Field(500, ge=0)  # lead summary length; 0 = title only
+
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        value = value.strip()
+        if value.lower() in ("none", "libretranslate"):
+            return value.lower()
+        if not _DOTTED.fullmatch(value):
+            raise ValueError(
+                "expected 'none', 'libretranslate' or a class as 'package.module:Class' "
+                f"or 'package.module.Class', got {value!r}"
+            )
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(v.strip().lower() for v in value if v.strip()))
 
 
 class StackSettings(BaseModel):
@@ -91,6 +132,18 @@ class StackSettings(BaseModel):
     stop_timeout_s: float = 30.0
 
 
+class KibanaSettings(BaseModel):
+    """Kibana or OpenSearch Dashboards, for `newsstreams kibana import`."""
+
+    url: str = "http://127.0.0.1:5601"
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None  # Kibana: the encoded key (base64 of id:api_key)
+    space: str = "default"  # Kibana space; OpenSearch Dashboards has none
+    timeout_s: float = 60.0
+    verify_certs: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NEWSSTREAMS_",
@@ -104,7 +157,9 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()
     enrich: EnrichSettings = EnrichSettings()
+    translate: TranslateSettings = TranslateSettings()
     stack: StackSettings = StackSettings()
+    kibana: KibanaSettings = KibanaSettings()
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 

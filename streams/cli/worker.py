@@ -47,6 +47,7 @@ def worker(
     web_port: Annotated[int | None, typer.Option(help="Faust web port (/metrics, /health)")] = None,
     enrich_batch_size: Annotated[int | None, typer.Option()] = None,
     index_batch_size: Annotated[int | None, typer.Option()] = None,
+    log_format: Annotated[str | None, typer.Option(help="text (default) | json: one JSON object per line")] = None,
 ) -> None:
     """Run the Faust worker: the enrich and index agents (creates topics and index first)."""
     from streams.app import run_worker
@@ -57,9 +58,12 @@ def worker(
         "search": base.search.model_copy(update=_given(url=search_url, backend=search_backend)),
         "worker": base.worker.model_copy(update=_given(
             web_port=web_port, enrich_batch_size=enrich_batch_size, index_batch_size=index_batch_size)),
+        **_given(log_format=log_format),
     })
     if settings.search.backend not in ("opensearch", "elasticsearch"):
         fail("--search-backend must be 'opensearch' or 'elasticsearch'", 2)
+    if settings.log_format not in ("text", "json"):
+        fail("--log-format must be 'text' or 'json'", 2)
     _setup_all(settings)
     run_worker(settings)
 

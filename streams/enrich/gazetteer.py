@@ -28,9 +28,15 @@ Sources, merged by key:
       exclude:                # surface forms never matched (ambiguous: "Chad", "Jordan")
         en: [Chad, Jordan]
 
+3. Generated files (``generated: true`` at the top, written by ``newsstreams gazetteer build``
+   from a Wikidata dump): same entry schema plus ``sitelinks`` (how many wikis have a page on it).
+   They are read after the curated files, so a curated name and type win for the same QID.
+
 Matching is case-sensitive (``VS`` is the United States, ``vs`` is "versus"), so every casing
 that should match is listed ("NATO", "Nato"). When one surface form belongs to two entries in the
-same language, curated aliases win over CLDR names and a tie drops the form: no guessing.
+same language, curated aliases win over CLDR names, CLDR names over generated aliases, and a tie
+drops the form: no guessing. Between generated aliases only, the entry with at least twice the
+sitelinks of the next one wins the tie ("Paris" is the French capital, not Paris, Texas).
 Demonyms and adjectives ("Russische", "French") are deliberately absent: they are not entities.
 """
 
@@ -52,7 +58,10 @@ ALL = "all"  # pseudo-language: an alias valid in every language
 XX = "xx"  # spaCy's multi-language code: the pipeline for undetermined text uses every alias
 
 # Priority of an alias when two entries claim the same surface form in one language.
-_CURATED, _CLDR, _VARIANT = 3, 2, 1
+_CURATED, _CLDR, _GENERATED, _VARIANT = 4, 3, 2, 1
+# A generated alias claimed by several entries goes to the most linked one only when it is this
+# many times better known than the runner-up; closer calls stay unmatched.
+_DOMINANCE = 2
 
 _QID = re.compile(r"^Q[1-9][0-9]*$")
 _PARENTHESISED = re.compile(r"^(?P<head>.+?)\s*\((?P<inner>[^()]+)\)$")
@@ -83,6 +92,7 @@ class _Draft:
     type: str
     aliases: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     tags: list[str] = field(default_factory=list)
+    weight: int = 0  # Wikidata sitelinks, from generated files: breaks ties between their aliases
 
     def add(self, lang: str, surface: str, priority: int) -> None:
         surface = " ".join(str(surface).split())
@@ -110,6 +120,7 @@ class Gazetteer:
         drafts = list(drafts)
         self.entries: dict[str, Entry] = {d.key: d.freeze() for d in drafts}
         self._priorities = {d.key: d.aliases for d in drafts}
+        self._weights = {d.key: d.weight for d in drafts}
         self._exclude = {lang: set(forms) for lang, forms in (exclude or {}).items()}
         self._tables: dict[str, dict[str, str]] = {}
 
@@ -164,11 +175,18 @@ class Gazetteer:
         for surface, by_key in claims.items():
             best = max(by_key.values())
             winners = [key for key, prio in by_key.items() if prio == best]
+            if len(winners) > 1 and best == _GENERATED:
+                winners = self._dominant(winners)
             if len(winners) == 1:
                 table[surface] = winners[0]
             else:
                 log.debug("gazetteer: %r ambiguous in %s (%s); unmatched", surface, lang, winners)
         return table
+
+    def _dominant(self, keys: list[str]) -> list[str]:
+        ranked = sorted(keys, key=lambda k: self._weights.get(k, 0), reverse=True)
+        first, second = (self._weights.get(k, 0) for k in ranked[:2])
+        return ranked[:1] if first > 0 and first >= _DOMINANCE * second else ranked
 
 
 def _genitives(surface: str) -> list[str]:
@@ -202,14 +220,16 @@ def _check(entry: Mapping, where: str) -> tuple[str | None, str]:
     return qid, etype
 
 
-def _add_aliases(draft: _Draft, aliases: Mapping | None, where: str) -> None:
+def _add_aliases(
+    draft: _Draft, aliases: Mapping | None, where: str, priority: int = _CURATED
+) -> None:
     for lang, forms in (aliases or {}).items():
         if isinstance(forms, str):
             forms = [forms]
         if not isinstance(forms, list):
             raise ValueError(f"{where}: aliases.{lang} must be a list of strings")
         for form in forms:
-            draft.add(str(lang), str(form), _CURATED)
+            draft.add(str(lang), str(form), priority)
 
 
 def _read_yaml(path: Path) -> dict:
@@ -232,6 +252,8 @@ def load_gazetteer(
     if directory and not files:
         log.warning("gazetteer: no YAML files in %s; only CLDR territory names are used", directory)
     docs = [(path.name, _read_yaml(path)) for path in files]
+    # Generated files last: a curated entry then gives the canonical name and type of its QID.
+    docs.sort(key=lambda doc: bool(doc[1].get("generated")))
 
     territory_cfg: dict[str, dict] = {}
     for fname, doc in docs:
@@ -252,6 +274,7 @@ def load_gazetteer(
 
     exclude: dict[str, set[str]] = defaultdict(set)
     for fname, doc in docs:
+        priority = _GENERATED if doc.get("generated") else _CURATED
         for lang, forms in (doc.get("exclude") or {}).items():
             exclude[str(lang)].update(str(f) for f in forms or [])
         for i, raw in enumerate(doc.get("entries") or []):
@@ -264,9 +287,11 @@ def load_gazetteer(
                 draft = drafts[by_code[str(code)]]  # extra aliases for a CLDR territory
             else:
                 draft = draft_for(qid, f"name:{raw['name']}", str(raw["name"]), etype)
-            draft.add(ALL, draft.name, _CURATED)
-            _add_aliases(draft, raw.get("aliases"), where)
+            draft.add(ALL, draft.name, priority)
+            _add_aliases(draft, raw.get("aliases"), where, priority)
             draft.tags.extend(raw.get("tags") or [])
+            if raw.get("sitelinks"):
+                draft.weight = max(draft.weight, int(raw["sitelinks"]))
             if raw.get("timezone"):
                 _add_city_names(draft, str(raw["timezone"]), languages)
 

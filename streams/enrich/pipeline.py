@@ -37,14 +37,15 @@ from streams.enrich.gazetteer import XX, Gazetteer, load_gazetteer
 from streams.enrich.language import UND, LanguageDetector
 from streams.enrich.topics import TopicScorer
 from streams.models import utc_now_iso
-from streams.settings import CONFIG_DIR, EnrichSettings
+from streams.settings import CONFIG_DIR, EnrichSettings, Settings
 
 log = logging.getLogger(__name__)
 
 SEPARATOR = "\n\n"  # between title and body in the text NER runs over
 _WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")  # letters, inner hyphens/apostrophes
 
-# Hook for the coming translation step: (article, enriched) -> {lang: {"title", "summary"}}.
+# Translation hook: (article, enriched) -> {lang: {"title", "summary", ...}}; a
+# ``streams.enrich.translate.Translator`` (``Enricher.from_settings`` builds the configured one).
 TranslateFn = Callable[[Mapping[str, Any], Mapping[str, Any]], dict]
 
 
@@ -89,6 +90,14 @@ class Enricher:
         self.translate = translate  # None: translations stay {} (a Translator plugs in here)
         self._pipelines: dict[str, EntityPipeline] = {}
         self._lock = threading.RLock()  # re-entrant: an unsupported language borrows "xx"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> Enricher:
+        """The Enricher of the worker and the CLI: ``settings.enrich`` + the configured translator."""
+        from streams.enrich.translate import make_translator
+
+        kwargs.setdefault("translate", make_translator(settings.translate))
+        return cls(settings.enrich, **kwargs)
 
     # --- pipelines ----------------------------------------------------------------------------
 

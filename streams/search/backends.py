@@ -54,6 +54,8 @@ class SearchBackend(Protocol):
 
     def ensure_index(self) -> None: ...
     def bulk_index(self, docs: list[dict]) -> list[DocError]: ...
+    def ensure_metrics_index(self) -> None: ...
+    def write_metrics(self, docs: list[dict]) -> None: ...
     def get(self, doc_id: str) -> dict | None: ...
     def search(self, body: dict) -> dict: ...
     def count(self, query: dict | None = None) -> int: ...
@@ -167,12 +169,21 @@ class _Backend:
 
     # --- the interface ---------------------------------------------------------------------------
     def ensure_index(self) -> None:
-        alias = self.alias
+        self._ensure_write_alias(self.alias, template.index_template(self.settings))
+
+    def ensure_metrics_index(self) -> None:
+        """Template + first index + write alias for the pipeline metrics (idempotent)."""
+        alias = self.settings.metrics_alias
+        if alias == self.alias:  # one template would replace the other's mapping
+            raise SearchError(f"search.metrics_alias must differ from search.alias ({alias!r})")
+        self._ensure_write_alias(alias, template.metrics_index_template(self.settings))
+
+    def _ensure_write_alias(self, alias: str, template_body: dict) -> None:
         with self._call("put index template"):
             self.client.indices.put_index_template(
-                name=template.template_name(alias), body=template.index_template(self.settings)
+                name=template.template_name(alias), body=template_body
             )
-        if self._alias_exists():
+        if self._alias_exists(alias):
             return
         index = template.first_index(alias)
         try:
@@ -183,12 +194,12 @@ class _Backend:
             log.info("created index %s behind write alias %s", index, alias)
         except SearchError as exc:
             # Another worker won the race: fine if it created the alias too.
-            if exc.error_type != "resource_already_exists_exception" or not self._alias_exists():
+            if exc.error_type != "resource_already_exists_exception" or not self._alias_exists(alias):
                 raise
 
-    def _alias_exists(self) -> bool:
+    def _alias_exists(self, alias: str | None = None) -> bool:
         with self._call("check alias"):
-            return bool(self.client.indices.exists_alias(name=self.alias))
+            return bool(self.client.indices.exists_alias(name=alias or self.alias))
 
     def bulk_index(self, docs: list[dict]) -> list[DocError]:
         if not docs:
@@ -203,6 +214,38 @@ class _Backend:
             # require_alias: never auto-create a plain index named like the alias.
             resp = self.client.bulk(body=operations, index=self.alias, require_alias=True)
         return parse_bulk_response(_plain(resp))
+
+    def write_metrics(self, docs: list[dict]) -> None:
+        """Append metrics documents to the metrics alias in one bulk request.
+
+        No ids: every document is a new sample (append-only). Raises TransientSearchError (engine
+        away, 429/5xx) or SearchError (a document rejected, alias missing, ...): the caller drops
+        or keeps the samples; nothing here retries, so a metrics write never holds up the pipeline.
+        After an error part of the batch may be stored already: sending it again can count twice.
+        """
+        if not docs:
+            return
+        alias = self.settings.metrics_alias
+        operations: list[dict] = []
+        for doc in docs:
+            operations += [{"index": {}}, doc]
+        with self._call("bulk metrics"):
+            resp = self.client.bulk(body=operations, index=alias, require_alias=True)
+        try:
+            rejected = parse_bulk_response(_plain(resp))
+        except TransientSearchError:
+            raise
+        except SearchError as exc:  # index_not_found: say which alias and what creates it
+            raise SearchError(
+                f"bulk metrics: alias {alias!r} missing ({exc.error_type}), call ensure_metrics_index()",
+                status=exc.status, error_type=exc.error_type,
+            ) from exc
+        if rejected:  # a collector/mapping mismatch, not a per-article problem: no DLQ for metrics
+            raise SearchError(
+                f"bulk metrics: {len(rejected)} of {len(docs)} document(s) rejected, "
+                f"e.g. {rejected[0].status} {rejected[0].reason}",
+                status=rejected[0].status,
+            )
 
     def get(self, doc_id: str) -> dict | None:
         try:

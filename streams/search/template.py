@@ -130,3 +130,71 @@ def index_template(settings: SearchSettings) -> dict[str, Any]:
             "mappings": mappings(),
         },
     }
+
+
+# --- pipeline metrics (alias ``newsstreams-metrics`` = setting search.metrics_alias) ----------------
+# One flat document per worker, interval and kind (the collector in streams/metrics.py writes them):
+#   common          @timestamp, worker_id, kind (stage | dlq | lag), interval_s
+#   kind "stage"    stage (enrich | index), articles_in/out, dlq, batches, batch_size_avg/max,
+#                   latency_p50/p95/p99_ms (per batch); stage "index" also e2e_p50/p95/p99_ms
+#   kind "dlq"      stage, reason, count
+#   kind "lag"      group, topic, partition, committed, end_offset, lag
+# Counts are per-interval deltas, so a sum over any time range is the total for that range.
+# The dashboards in config/kibana/ and config/opensearch-dashboards/ are checked against this mapping
+# (tests/unit/test_saved_objects.py).
+
+_LONG = {"type": "long"}
+_FLOAT = {"type": "float"}
+
+
+def metrics_mappings() -> dict[str, Any]:
+    # One mapping for all kinds: a field a kind does not have is simply absent from its documents.
+    # dynamic: false as for articles: a new collector field is kept in _source, never a conflict.
+    return {
+        "dynamic": False,
+        "_meta": {"managed_by": "newsstreams", "template_version": 1},
+        "properties": {
+            "@timestamp": _DATE,
+            "worker_id": _KEYWORD,
+            "kind": _KEYWORD,
+            "interval_s": _FLOAT,
+            # kind stage (and stage/reason for kind dlq)
+            "stage": _KEYWORD,
+            "articles_in": _LONG,
+            "articles_out": _LONG,
+            "dlq": _LONG,
+            "batches": _LONG,
+            "batch_size_avg": _FLOAT,
+            "batch_size_max": _LONG,
+            "latency_p50_ms": _FLOAT,
+            "latency_p95_ms": _FLOAT,
+            "latency_p99_ms": _FLOAT,
+            "e2e_p50_ms": _FLOAT,
+            "e2e_p95_ms": _FLOAT,
+            "e2e_p99_ms": _FLOAT,
+            # kind dlq
+            "reason": _KEYWORD,
+            "count": _LONG,
+            # kind lag
+            "group": _KEYWORD,
+            "topic": _KEYWORD,
+            "partition": {"type": "integer"},
+            "committed": _LONG,
+            "end_offset": _LONG,
+            "lag": _LONG,
+        },
+    }
+
+
+def metrics_index_template(settings: SearchSettings) -> dict[str, Any]:
+    """Body of ``PUT _index_template/<metrics_alias>``; names follow the articles scheme."""
+    alias = settings.metrics_alias
+    return {
+        "index_patterns": [index_pattern(alias)],
+        "priority": 200 + len(alias),  # same rule as index_template(): longer alias, higher priority
+        "template": {
+            # Small documents, a few per worker every interval: one shard is plenty.
+            "settings": {"number_of_shards": 1, "number_of_replicas": settings.replicas},
+            "mappings": metrics_mappings(),
+        },
+    }

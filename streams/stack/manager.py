@@ -1,7 +1,7 @@
 """`newsstreams stack up|down|status|logs`: start, stop and inspect the local Kafka + OpenSearch.
 
-State lives in ``stack.state_dir`` (default ``.stack/`` in the checkout): one pid file, one log file and
-one data directory per service. Jars live in ``stack.cache_dir`` and are shared by every checkout.
+State lives in ``stack.state_dir`` (default ``.stack/`` in the checkout): one log file and one data
+directory per service. Running services are found in /proc, not in pid files. Jars live in ``stack.cache_dir`` and are shared by every checkout.
 """
 
 from __future__ import annotations
@@ -38,21 +38,29 @@ class Stack:
         self.services: list[Service] = [Kafka(settings), OpenSearch(settings)]
         self.say = say
 
-    # -- files -------------------------------------------------------------------------------
-    def _pid_file(self, svc: Service) -> Path:
-        return self.settings.state_dir / f"{svc.name}.pid"
-
+    # -- processes ---------------------------------------------------------------------------
     def log_file(self, name: str) -> Path:
         return self.settings.state_dir / "logs" / f"{name}.log"
 
+    def pids(self, svc: Service) -> list[int]:
+        """Our running JVMs for ``svc``: found in /proc by their marker and home directory, so the
+        answer holds even after a crash, a lost pid file or a recycled pid."""
+        marker, home = f"{MARKER_PROP}{svc.name}".encode(), str(svc.home).encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                args = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if marker in args and any(home in arg for arg in args):
+                found.append(int(entry.name))
+        return found
+
     def pid(self, svc: Service) -> int | None:
-        """The pid of our running JVM for ``svc``, or None (stale pid files are ignored)."""
-        try:
-            pid = int(self._pid_file(svc).read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError):
-            return None
-        return pid if f"{MARKER_PROP}{svc.name}".encode() in cmdline else None
+        found = self.pids(svc)
+        return found[0] if found else None
 
     # -- commands ----------------------------------------------------------------------------
     def up(self) -> None:
@@ -62,10 +70,17 @@ class Stack:
             self.say("stack already up: " + self._where())
             return
         java = find_java(self.settings.java_home)
-        for svc in pending:
-            if self.pid(svc) is None:
-                self._start(svc, java)
-        self._wait_ready(pending)
+        launched: list[str] = []
+        try:
+            for svc in pending:
+                if self.pid(svc) is None:
+                    self._start(svc, java)
+                    launched.append(svc.name)
+            self._wait_ready(pending)
+        except BaseException:  # a failed or interrupted start leaves nothing of ours running
+            if launched:
+                self.down(launched)
+            raise
         self.say(f"stack up in {time.monotonic() - started:.1f}s: {self._where()}")
 
     def down(self, names: list[str] | None = None) -> None:
@@ -73,15 +88,13 @@ class Stack:
         for svc in self.services:
             if names and svc.name not in names:
                 continue
-            pid = self.pid(svc)
-            if pid is None:
-                self._pid_file(svc).unlink(missing_ok=True)
+            pids = self.pids(svc)
+            if not pids:
                 self.say(f"{svc.name}: not running")
-                continue
-            peak = _proc_mb(pid, "VmHWM")
-            seconds = self._stop(pid)
-            self._pid_file(svc).unlink(missing_ok=True)
-            self.say(f"{svc.name}: stopped (pid {pid}) in {seconds:.1f}s; peak memory {peak:.0f} MB")
+            for pid in pids:
+                peak = _proc_mb(pid, "VmHWM")
+                seconds = self._stop(pid)
+                self.say(f"{svc.name}: stopped (pid {pid}) in {seconds:.1f}s; peak memory {peak:.0f} MB")
 
     def status(self) -> list[ServiceStatus]:
         result = []
@@ -118,7 +131,6 @@ class Stack:
             # ran `up` does not take the services with it.
             proc = subprocess.Popen(svc.command(java, lib), stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, cwd=svc.home, start_new_session=True)
-        self._pid_file(svc).write_text(f"{proc.pid}\n")
         self.say(f"{svc.name}: starting (pid {proc.pid}), log {log}")
 
     def _wait_ready(self, services: list[Service]) -> None:
@@ -135,8 +147,7 @@ class Stack:
             if waiting and time.monotonic() > deadline:
                 names = ", ".join(s.name for s in waiting)
                 tails = "\n".join(f"--- {s.name} ---\n{self.tail(s.name, 15)}" for s in waiting)
-                raise StackError(f"{names} not ready after {self.settings.start_timeout_s:.0f}s "
-                                 f"(still running; `newsstreams stack down` stops it):\n{tails}")
+                raise StackError(f"{names} not ready after {self.settings.start_timeout_s:.0f}s:\n{tails}")
             if waiting:
                 time.sleep(0.5)
 

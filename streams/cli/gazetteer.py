@@ -1,0 +1,154 @@
+"""`newsstreams gazetteer build|stats|lookup`: the entity gazetteer behind linking."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from streams.cli.common import app, console, err, fail, print_json, say
+from streams.settings import get_settings
+
+gazetteer_app = typer.Typer(no_args_is_help=True, help="Build and inspect the entity gazetteer.")
+app.add_typer(gazetteer_app, name="gazetteer")
+
+
+def _languages(value: str | None) -> list[str]:
+    if value is None:
+        return list(get_settings().enrich.languages)
+    langs = [lang.strip().lower() for lang in value.split(",") if lang.strip()]
+    if not langs:
+        fail("--languages needs at least one language code, e.g. nl,en,de,fr")
+    return langs
+
+
+@gazetteer_app.command("build")
+def gazetteer_build(
+    wikidata_dump: Annotated[str, typer.Option(
+        "--wikidata-dump", help="Wikidata JSON dump (latest-all.json.gz, .bz2 or plain); - = stdin.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Gazetteer file to write [default: <gazetteer_dir>/wikidata.yaml].")] = None,
+    min_sitelinks: Annotated[int, typer.Option(
+        "--min-sitelinks", min=0, help="Keep items with at least this many sitelinks.")] = 20,
+    languages: Annotated[str | None, typer.Option(
+        "--languages", help="Comma-separated label languages [default: enrich.languages].")] = None,
+    extra_classes: Annotated[list[str] | None, typer.Option(
+        "--class", help="Extra P31 class as QID=TYPE (Q11032=ORG); QID= drops a default one.")] = None,
+    progress_every: Annotated[int, typer.Option(
+        "--progress-every", min=1, help="Without a terminal: a progress line every N entities.")] = 1_000_000,
+) -> None:
+    """Keep humans, organisations and places from a Wikidata dump, with their names per language.
+
+    The dump is streamed (never held in memory). A full dump takes hours; for speed, decompress in
+    parallel and pipe: `pigz -dc latest-all.json.gz | newsstreams gazetteer build --wikidata-dump -`.
+    """
+    from streams.enrich.wikidata import BuildStats, build_gazetteer, parse_classes
+
+    if wikidata_dump != "-" and not Path(wikidata_dump).is_file():
+        fail(f"no such file: {wikidata_dump}")
+    try:
+        classes = parse_classes(extra_classes or [])
+    except ValueError as exc:
+        fail(str(exc))
+    langs = _languages(languages)
+    target = out or get_settings().enrich.gazetteer_dir / "wikidata.yaml"
+
+    if err.is_terminal:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                            TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True)
+        task = progress.add_task("reading", total=None)
+
+        def report(stats: BuildStats) -> None:
+            progress.update(task, total=stats.bytes_total, completed=stats.bytes_read,
+                            description=f"read {stats.read:,}, kept {stats.kept:,} ({stats.rate:,.0f}/s)")
+
+        every = 50_000
+    else:
+        progress = None
+
+        def report(stats: BuildStats) -> None:
+            share = f" ({100 * stats.bytes_read / stats.bytes_total:.1f}% of the file)" if stats.bytes_total else ""
+            say(err, f"read {stats.read:,} entities, kept {stats.kept:,}{share}, {stats.rate:,.0f}/s")
+
+        every = progress_every
+
+    try:
+        if progress is not None:
+            with progress:
+                stats = build_gazetteer(wikidata_dump, target, languages=langs, min_sitelinks=min_sitelinks,
+                                        classes=classes, on_progress=report, progress_every=every)
+        else:
+            stats = build_gazetteer(wikidata_dump, target, languages=langs, min_sitelinks=min_sitelinks,
+                                    classes=classes, on_progress=report, progress_every=every)
+    except OSError as exc:  # unreadable dump, bad gzip/bz2 stream, unwritable output
+        fail(f"{wikidata_dump}: {exc}")
+    say(console, ("wrote ", ""), (str(target), "bold"), f": {stats.summary()}")
+    if stats.malformed:
+        say(err, ("warning: ", "yellow"), f"{stats.malformed:,} malformed line(s) skipped")
+
+
+@gazetteer_app.command("stats")
+def gazetteer_stats(
+    directory: Annotated[Path | None, typer.Option(
+        "--dir", help="Gazetteer directory [default: enrich.gazetteer_dir].")] = None,
+    languages: Annotated[str | None, typer.Option(
+        "--languages", help="Comma-separated languages [default: enrich.languages].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Entries per type and matchable surface forms per language, as the pipeline loads them."""
+    from streams.enrich.gazetteer import ENTITY_TYPES, load_gazetteer
+
+    langs = _languages(languages)
+    gaz_dir = directory or get_settings().enrich.gazetteer_dir
+    try:
+        gaz = load_gazetteer(langs, gaz_dir)
+    except (OSError, ValueError) as exc:
+        fail(str(exc))
+    types, linked = Counter(), Counter()
+    for entry in gaz.entries.values():
+        types[entry.type] += 1
+        linked[entry.type] += entry.id is not None
+    forms = {lang: len(gaz.surfaces(lang)) for lang in langs}
+    if as_json:
+        print_json({"directory": str(gaz_dir), "entries": len(gaz),
+                    "types": {t: {"entries": types[t], "with_qid": linked[t]} for t in ENTITY_TYPES},
+                    "surface_forms": forms})
+        return
+    say(console, f"{len(gaz):,} entries from {gaz_dir} (CLDR territories + YAML)")
+    table = Table("type", "entries", "with QID")
+    for t in ENTITY_TYPES:
+        table.add_row(t, f"{types[t]:,}", f"{linked[t]:,}")
+    table.add_row("all", f"{len(gaz):,}", f"{sum(linked.values()):,}", style="bold")
+    console.print(table)
+    by_lang = Table("language", "surface forms", title="unambiguous forms matched per language")
+    for lang, count in forms.items():
+        by_lang.add_row(lang, f"{count:,}")
+    console.print(by_lang)
+
+
+@gazetteer_app.command("lookup")
+def gazetteer_lookup(
+    surfaces: Annotated[list[str], typer.Argument(help="Surface forms, as written (case matters).")],
+    lang: Annotated[str, typer.Option("--lang", "-l", help="Language of the text; xx = any.")] = "en",
+    directory: Annotated[Path | None, typer.Option("--dir", help="Gazetteer directory.")] = None,
+) -> None:
+    """What each surface form links to in LANG (for tuning curated files)."""
+    from streams.enrich.gazetteer import load_gazetteer
+
+    langs = list(dict.fromkeys([*get_settings().enrich.languages, *([lang] if lang != "xx" else [])]))
+    gaz = load_gazetteer(langs, directory or get_settings().enrich.gazetteer_dir)
+    missing = 0
+    for surface in surfaces:
+        entry = gaz.lookup(surface, lang)
+        if entry is None:
+            missing += 1
+            say(console, (surface, "bold"), " -> not matched (unknown, excluded or ambiguous)")
+        else:
+            say(console, (surface, "bold"), f" -> {entry.id or '-'} {entry.name} [{entry.type}]")
+    if missing:
+        raise typer.Exit(1)

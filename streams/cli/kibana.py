@@ -1,0 +1,64 @@
+"""`newsstreams kibana import`: the dashboards into Kibana or OpenSearch Dashboards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from streams.cli.common import app, console, err, fail, say
+from streams.settings import get_settings
+
+kibana_app = typer.Typer(no_args_is_help=True, help="Kibana / OpenSearch Dashboards saved objects.")
+app.add_typer(kibana_app, name="kibana")
+
+
+@kibana_app.command("import")
+def import_command(
+    url: Annotated[str | None, typer.Option(help="Kibana URL (default: kibana.url setting)")] = None,
+    space: Annotated[str | None, typer.Option(help="Kibana space (default: kibana.space setting)")] = None,
+    opensearch_dashboards: Annotated[bool, typer.Option(
+        "--opensearch-dashboards", help="import into OpenSearch Dashboards (its own NDJSON)")] = False,
+    file: Annotated[Path | None, typer.Option(
+        help="NDJSON to import (default: config/kibana/ or config/opensearch-dashboards/newsstreams.ndjson)")
+    ] = None,
+) -> None:
+    """Import the data views and the News and Pipeline dashboards (overwrites: safe to repeat)."""
+    from streams.kibana import (
+        KIBANA,
+        OPENSEARCH_DASHBOARDS,
+        ImportFailed,
+        Unreachable,
+        describe_error,
+        import_saved_objects,
+    )
+
+    settings = get_settings()
+    product = OPENSEARCH_DASHBOARDS if opensearch_dashboards else KIBANA
+    if space is not None and not product.has_spaces:
+        fail("OpenSearch Dashboards has no spaces: drop --space", 2)
+    try:
+        report = import_saved_objects(settings.kibana, product, search=settings.search, url=url,
+                                      space=space, file=file)
+    except Unreachable as exc:
+        fail(f"{exc} (is it running? set --url or NEWSSTREAMS_KIBANA__URL)", 2)
+    except ImportFailed as exc:
+        for obj in exc.imported:
+            say(console, ("  imported     ", "green"), f"{obj.type:<14} {obj.id}")
+        for error in exc.errors:
+            say(err, ("  failed       ", "red"), describe_error(error))
+        fail(str(exc))
+
+    where = f"{product.name} at {report.url}" + (f", space {report.space!r}" if report.space else "")
+    say(console, f"{where}: {len(report.imported)} saved object(s) from {report.file}")
+    for obj in report.imported:
+        state = "overwritten" if obj.overwritten else "created"
+        say(console, (f"  {state:<12} ", "green"), f"{obj.type:<14} {obj.id}",
+            (f"  {obj.title}", "dim"))
+    for warning in report.warnings:
+        say(err, ("  warning      ", "yellow"), str(warning.get("message", warning)
+                                                    if isinstance(warning, dict) else warning))
+    for title, link in report.dashboard_links():
+        say(console, f"dashboard {title}: {link}")
+
