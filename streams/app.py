@@ -56,7 +56,7 @@ def create_app(settings: Settings, backend: SearchBackend | None = None,
     dlq = app.topic(kafka.topic_dlq, key_type=bytes, value_type=bytes, value_serializer="raw",
                     key_serializer="raw")
     search = backend or make_backend(settings.search)
-    nlp = enricher or Enricher(settings.enrich)
+    nlp = enricher or Enricher.from_settings(settings)
 
     metrics = PipelineMetrics()
     lag_reader = LagReader(kafka)
@@ -133,7 +133,8 @@ def create_app(settings: Settings, backend: SearchBackend | None = None,
 
     @app.page("/metrics")
     async def prometheus(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
-        return view.bytes(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+        # aiohttp refuses a charset inside content_type, so the exposition type goes in as a header.
+        return view.bytes(generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.page("/health")
     async def health_page(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:

@@ -66,5 +66,7 @@ def logging_config(settings: Settings, level: str | None = None) -> dict[str, An
         "root": {"level": (level or settings.log_level).upper(), "handlers": ["stderr"]},
         # kafka-python logs every refused connection as an ERROR while we poll or retry on purpose;
         # our own code turns a broker that stays away into one clear message.
-        "loggers": {"kafka": {"level": "CRITICAL"}},
+        # The search clients log every request at INFO: a line per bulk request is noise here.
+        "loggers": {"kafka": {"level": "CRITICAL"}, "opensearch": {"level": "WARNING"},
+                    "elastic_transport": {"level": "WARNING"}},
     }

@@ -98,7 +98,7 @@ class LagReader:
             try:
                 admin, consumer = self._clients()
                 tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-                committed = {tp: meta.offset for tp, meta in admin.list_consumer_group_offsets(group).items()}
+                committed = {tp: meta.offset for tp, meta in admin.list_group_offsets({group: None})[group].items()}
                 ends = consumer.end_offsets(tps)
                 starts = consumer.beginning_offsets([tp for tp in tps if committed.get(tp, -1) < 0])
             except Exception:

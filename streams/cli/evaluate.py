@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 from rich import box
 from rich.table import Table
-from rich.text import Text
 
 from streams.cli.common import app, console, fail, print_json, say
 from streams.settings import get_settings

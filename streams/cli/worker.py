@@ -24,11 +24,13 @@ def _setup_all(settings: Any) -> None:
     backend = make_backend(settings.search)
     try:
         backend.ensure_index()
+        backend.ensure_metrics_index()
     except SearchError as exc:
         fail(f"search engine at {settings.search.url}: {exc}", 2)
     finally:
         backend.close()
-    console.print(f"index template and write alias '{settings.search.alias}' ready "
+    console.print(f"index templates and write aliases '{settings.search.alias}', "
+                  f"'{settings.search.metrics_alias}' ready "
                   f"({settings.search.backend} at {settings.search.url})", highlight=False)
 
 

@@ -22,6 +22,8 @@ def _get(url: str) -> tuple[int, bytes]:
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+    except OSError:  # not listening yet
+        return 0, b""
 
 
 def _wait(predicate, timeout: float, what: str):

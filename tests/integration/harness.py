@@ -1,0 +1,152 @@
+"""An isolated pipeline for tests and benchmarks: a real worker process on topics, consumer group,
+search alias and web port of its own, against the Kafka and search engine of the settings."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+
+from streams.search import SearchBackend, SearchError, make_backend, template
+from streams.settings import Settings
+
+
+def drop_alias(backend: SearchBackend) -> None:
+    client = backend.client  # type: ignore[attr-defined]
+    # Explicit names: Elasticsearch 8 refuses wildcard deletes by default.
+    resp = client.indices.get(index=template.index_pattern(backend.alias))
+    names = list(getattr(resp, "body", resp))
+    if names:
+        client.indices.delete(index=",".join(names))
+    with contextlib.suppress(Exception):  # absent if ensure_index never ran
+        client.indices.delete_index_template(name=template.template_name(backend.alias))
+
+
+
+SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_d6634ea9b322a4cb.txt"
+
+
+class Pipeline:
+    """One isolated pipeline: unique topics, consumer group, search alias and web port."""
+
+    def __init__(self, tmp: Path):
+        tag = f"t{uuid.uuid4().hex[:8]}"
+        self.env = dict(os.environ)
+        self.env.update({
+            "NEWSSTREAMS_KAFKA__TOPIC_RAW": f"{tag}.raw",
+            "NEWSSTREAMS_KAFKA__TOPIC_ENRICHED": f"{tag}.enriched",
+            "NEWSSTREAMS_KAFKA__TOPIC_DLQ": f"{tag}.dlq",
+            "NEWSSTREAMS_KAFKA__GROUP_ID": f"newsstreams-{tag}",
+            "NEWSSTREAMS_SEARCH__ALIAS": f"articles-{tag}",
+            "NEWSSTREAMS_WORKER__WEB_PORT": str(_free_port()),
+            "NEWSSTREAMS_WORKER__DATA_DIR": str(tmp / "worker-data"),
+            "NEWSSTREAMS_WORKER__ENRICH_BATCH_WAIT_S": "0.5",
+            "NEWSSTREAMS_WORKER__INDEX_BATCH_WAIT_S": "0.5",
+            "NEWSSTREAMS_WORKER__RETRY_BACKOFF_MAX_S": "3",
+        })
+        self.settings = _settings_from(self.env)
+        self.log = tmp / "worker.log"
+        self.proc: subprocess.Popen | None = None
+        self.backend = make_backend(self.settings.search)
+
+    def cli(self, *args: str, input: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "streams", *args], env=self.env, input=input,
+                              capture_output=True, timeout=timeout)
+
+    def setup(self) -> None:
+        result = self.cli("setup")
+        assert result.returncode == 0, result.stderr.decode()
+
+    def start_worker(self) -> None:
+        out = open(self.log, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=self.env,
+                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop_worker(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def produce_raw(self, values: list[bytes]) -> None:
+        producer = KafkaProducer(bootstrap_servers=self.settings.kafka.bootstrap_servers, acks="all",
+                                 max_request_size=4 * 1024 * 1024)
+        for value in values:
+            producer.send(self.settings.kafka.topic_raw, value=value)
+        producer.flush(timeout=30)
+        producer.close()
+
+    def count(self) -> int:
+        self.backend.refresh()
+        return self.backend.count()
+
+    def wait_for_count(self, n: int, timeout: float = 120) -> int:
+        deadline = time.monotonic() + timeout
+        got = -1
+        while time.monotonic() < deadline:
+            assert self.proc is None or self.proc.poll() is None, f"worker died:\n{self.worker_log()}"
+            try:
+                got = self.count()
+            except SearchError:
+                got = -1
+            if got >= n:
+                return got
+            time.sleep(0.5)
+        raise AssertionError(f"{got} documents after {timeout}s, wanted {n}; worker log:\n{self.worker_log()}")
+
+    def dlq(self, expected: int, timeout: float = 60) -> list[dict]:
+        consumer = KafkaConsumer(self.settings.kafka.topic_dlq,
+                                 bootstrap_servers=self.settings.kafka.bootstrap_servers,
+                                 auto_offset_reset="earliest", consumer_timeout_ms=2000)
+        records: list[dict] = []
+        deadline = time.monotonic() + timeout
+        while len(records) < expected and time.monotonic() < deadline:
+            records += [json.loads(m.value) for m in consumer]
+        consumer.close()
+        return records
+
+    def worker_log(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def close(self) -> None:
+        self.stop_worker()
+        with contextlib.suppress(Exception):
+            drop_alias(self.backend)
+        self.backend.close()
+        with contextlib.suppress(Exception):
+            admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka.bootstrap_servers)
+            k = self.settings.kafka
+            admin.delete_topics([k.topic_raw, k.topic_enriched, k.topic_dlq])
+            admin.close()
+
+
+def _settings_from(env: dict[str, str]) -> Settings:
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return Settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
