@@ -57,7 +57,7 @@ class LimitSettings(BaseModel):
 
 
 class WorkerSettings(BaseModel):
-    enrich_batch_size: int = 64
+    enrich_batch_size: int = 256
     enrich_batch_wait_s: float = 1.0
     index_batch_size: int = 500
     index_batch_wait_s: float = 1.0
