@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 from harness import Pipeline, drop_alias
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
 
 from streams.search import SearchBackend, make_backend
-from streams.settings import SearchSettings, Settings
+from streams.settings import KafkaSettings, SearchSettings, Settings
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +77,38 @@ def pipeline(tmp_path: Path) -> Iterator[Pipeline]:
         yield p
     finally:
         p.close()
+
+
+# --- Kafka ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def kafka() -> KafkaSettings:
+    return Settings().kafka
+
+
+@pytest.fixture(scope="session")
+def admin(kafka: KafkaSettings) -> Iterator[KafkaAdminClient]:
+    try:
+        client = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, bootstrap_timeout_ms=10_000,
+                                  client_id="newsstreams-test-admin")
+    except Exception as exc:  # noqa: BLE001 - any failure here means "no broker"
+        pytest.fail(f"Kafka is not reachable at {kafka.bootstrap_servers} ({exc!r}); start it "
+                    "(newsstreams stack up) or set NEWSSTREAMS_KAFKA__BOOTSTRAP_SERVERS", pytrace=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def make_topic(admin: KafkaAdminClient) -> Iterator[Callable[..., str]]:
+    """make_topic(prefix, partitions=3) creates a topic with a unique name; all are deleted afterwards."""
+    created: list[str] = []
+
+    def make(prefix: str, partitions: int = 3) -> str:
+        name = f"{prefix}.{uuid.uuid4().hex[:12]}"
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+        created.append(name)
+        return name
+
+    yield make
+    if created:
+        admin.delete_topics(created)

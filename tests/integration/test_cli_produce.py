@@ -11,12 +11,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
 
 from streams.ingest import read_inputs
 from streams.ingest.consumer import open_consumer, partitions
-from streams.settings import KafkaSettings, Settings
+from streams.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
@@ -24,28 +22,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 SEED = PROJECT / "seeds" / "000_d6634ea9b322a4cb.txt"
 
 
-@pytest.fixture(scope="module")
-def kafka() -> KafkaSettings:
-    return Settings().kafka
-
-
-@pytest.fixture(scope="module")
-def admin(kafka):
-    try:
-        client = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, bootstrap_timeout_ms=10_000)
-    except Exception as exc:  # noqa: BLE001 - any failure here means "no broker"
-        pytest.fail(f"Kafka is not reachable at {kafka.bootstrap_servers} ({exc!r}); start it "
-                    "(newsstreams stack up) or set NEWSSTREAMS_KAFKA__BOOTSTRAP_SERVERS", pytrace=False)
-    yield client
-    client.close()
-
-
 @pytest.fixture
-def topic(admin):
-    name = f"test.cli.produce.{uuid.uuid4().hex[:12]}"
-    admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
-    yield name
-    admin.delete_topics([name])
+def topic(make_topic) -> str:
+    return make_topic("test.cli.produce")
 
 
 def cli(*args: str, topic: str, input: bytes | None = None) -> subprocess.CompletedProcess:

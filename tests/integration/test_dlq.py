@@ -11,13 +11,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
 
 from streams.ingest import ArticleProducer
 from streams.ingest.consumer import open_consumer, partitions
 from streams.models import dlq_record
-from streams.settings import KafkaSettings, Settings
+from streams.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
@@ -26,29 +24,9 @@ TEXT_PAYLOAD = '{"title": "geen body", "note": "é [red]x[/red]"}'.encode()
 BINARY_PAYLOAD = b"\xff\xfe\x00 caf\xe9 latin-1"
 
 
-@pytest.fixture(scope="module")
-def kafka() -> KafkaSettings:
-    return Settings().kafka
-
-
-@pytest.fixture(scope="module")
-def admin(kafka):
-    try:
-        client = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, bootstrap_timeout_ms=10_000)
-    except Exception as exc:  # noqa: BLE001 - any failure here means "no broker"
-        pytest.fail(f"Kafka is not reachable at {kafka.bootstrap_servers} ({exc!r}); start it "
-                    "(newsstreams stack up) or set NEWSSTREAMS_KAFKA__BOOTSTRAP_SERVERS", pytrace=False)
-    yield client
-    client.close()
-
-
 @pytest.fixture
-def topics(admin):
-    tag = uuid.uuid4().hex[:12]
-    names = {"dlq": f"test.dlq.{tag}", "raw": f"test.dlq-raw.{tag}"}
-    admin.create_topics([NewTopic(n, num_partitions=2, replication_factor=1) for n in names.values()])
-    yield names
-    admin.delete_topics(list(names.values()))
+def topics(make_topic) -> dict[str, str]:
+    return {"dlq": make_topic("test.dlq", 2), "raw": make_topic("test.dlq-raw", 2)}
 
 
 @pytest.fixture

@@ -7,27 +7,16 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
-from kafka.errors import KafkaError
+from kafka import KafkaConsumer, KafkaProducer
 
 from streams.settings import Settings
 
 BOOTSTRAP = Settings().kafka.bootstrap_servers
 
 
-@pytest.fixture(scope="module")
-def topic() -> str:
-    name = f"test-kafka-{uuid.uuid4().hex[:8]}"
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=5000)
-    except KafkaError:
-        pytest.fail(f"Kafka not reachable at {BOOTSTRAP}: run `newsstreams stack up`", pytrace=False)
-    admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
-    assert name in admin.list_topics()
-    yield name
-    admin.delete_topics([name])
-    admin.close()
+@pytest.fixture
+def topic(make_topic) -> str:
+    return make_topic("test-kafka", 2)
 
 
 def test_kafka_python_round_trip(topic: str) -> None:

@@ -7,41 +7,20 @@ import uuid
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer
-from kafka.admin import NewTopic
+from kafka import KafkaConsumer
 
 from streams.ingest import ArticleProducer, KafkaUnavailable, read_inputs
 from streams.models import dumps_article, parse_raw
-from streams.settings import KafkaSettings, Settings
+from streams.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_d6634ea9b322a4cb.txt"
 
 
-@pytest.fixture(scope="module")
-def kafka() -> KafkaSettings:
-    return Settings().kafka
-
-
-@pytest.fixture(scope="module")
-def admin(kafka):
-    try:
-        client = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, bootstrap_timeout_ms=10_000,
-                                  client_id="newsstreams-test-admin")
-    except Exception as exc:  # noqa: BLE001 - any failure here means "no broker"
-        pytest.fail(f"Kafka is not reachable at {kafka.bootstrap_servers} ({exc!r}); start it "
-                    f"(newsstreams stack up) or set NEWSSTREAMS_KAFKA__BOOTSTRAP_SERVERS", pytrace=False)
-    yield client
-    client.close()
-
-
 @pytest.fixture
-def topic(admin):
-    name = f"test.ingest.{uuid.uuid4().hex[:12]}"
-    admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])
-    yield name
-    admin.delete_topics([name])
+def topic(make_topic) -> str:
+    return make_topic("test.ingest")
 
 
 def consume(kafka: KafkaSettings, topic: str, count: int, timeout_s: float = 30.0):
