@@ -12,6 +12,9 @@ step "starting the local stack (Kafka + OpenSearch)"
 started_stack=0
 if ! $ns stack status >/dev/null 2>&1; then $ns stack up || exit 1; started_stack=1; else echo "already up"; fi
 
+step "creating topics and index templates"
+$ns setup || exit 1
+
 log=.stack/logs/demo-worker.log
 step "starting a worker in the background (log: $log)"
 mkdir -p .stack/logs

@@ -64,9 +64,8 @@ def logging_config(settings: Settings, level: str | None = None) -> dict[str, An
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": settings.log_format,
                                 "filters": ["secrets"], "stream": "ext://sys.stderr"}},
         "root": {"level": (level or settings.log_level).upper(), "handlers": ["stderr"]},
-        # kafka-python logs every refused connection as an ERROR while we poll or retry on purpose;
-        # our own code turns a broker that stays away into one clear message.
-        # The search clients log every request at INFO: a line per bulk request is noise here.
-        "loggers": {"kafka": {"level": "CRITICAL"}, "opensearch": {"level": "WARNING"},
-                    "elastic_transport": {"level": "WARNING"}},
+        # The clients log every refused connection (with a traceback) and every request; our own code
+        # turns each failure into one clear message, retry event or DLQ record instead.
+        "loggers": {"kafka": {"level": "CRITICAL"}, "opensearch": {"level": "CRITICAL"},
+                    "elastic_transport": {"level": "CRITICAL"}},
     }

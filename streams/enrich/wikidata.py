@@ -195,9 +195,11 @@ def iter_entities(
             end -= 1
         if not end or (end == 1 and line[0] in _BRACKETS):
             continue
-        if line[0] != _OPEN:
-            line = line.lstrip()
-            end = len(line.rstrip(b" \t\r\n,"))
+        if line[0] != _OPEN:  # indented (a pretty-printed file): the slow path is fine
+            line = line.strip(b" \t\r\n,")
+            end = len(line)
+            if not end or line in (b"[", b"]"):
+                continue
         stats.read += 1
         if line[0:1] != b"{" or line[end - 1] != _CLOSE:
             stats.malformed += 1  # truncated or not an entity: no need to parse to know

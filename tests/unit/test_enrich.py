@@ -58,7 +58,7 @@ def test_seed_entities_linked(seed_doc):
     assert by_text["Macron"]["id"] == "Q3052772" and by_text["Macron"]["label"] == "PER"
     assert by_text["Oekraïne"]["id"] == "Q212" and by_text["Oekraïne"]["label"] == "LOC"
     assert by_text["NAVO"]["id"] == "Q7184" and by_text["NAVO"]["name"] == "NATO"
-    assert {"Q61053", "Q6279", "Q3881055", "Q222689", "Q30", "Q159"} <= set(seed_doc["entity_ids"])
+    assert {"Q61053", "Q6279", "Q3874799", "Q30", "Q159"} <= set(seed_doc["entity_ids"])
     assert "Nord Stream 2" in seed_doc["entity_names"]
     assert all(e["source"] in {"model", "gazetteer"} for e in seed_doc["entities"])
 
