@@ -28,7 +28,7 @@ cleanup() {
 trap cleanup EXIT
 
 step "producing seeds/ to Kafka"
-$ns produce seeds/ || exit 1
+$ns produce seeds/ --source nos.nl || exit 1
 
 step "waiting until the seed is searchable"
 for i in $(seq 1 120); do

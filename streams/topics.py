@@ -28,7 +28,7 @@ def admin_client(kafka: KafkaSettings, attempts: int = 5, delay_s: float = 2.0) 
     for attempt in range(1, attempts + 1):
         try:
             return KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, request_timeout_ms=10000,
-                                    client_id="newsstreams-admin")
+                                    bootstrap_timeout_ms=5000, client_id="newsstreams-admin")
         except (KafkaError, OSError) as exc:
             last = exc
             if attempt < attempts:
@@ -84,7 +84,8 @@ class LagReader:
 
         if self._admin is None:
             self._admin = KafkaAdminClient(bootstrap_servers=self.kafka.bootstrap_servers,
-                                           request_timeout_ms=5000, client_id="newsstreams-lag")
+                                           request_timeout_ms=5000, bootstrap_timeout_ms=5000,
+                                           client_id="newsstreams-lag")
             self._consumer = KafkaConsumer(bootstrap_servers=self.kafka.bootstrap_servers,
                                            enable_auto_commit=False, request_timeout_ms=5000,
                                            client_id="newsstreams-lag")

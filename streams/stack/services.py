@@ -109,7 +109,7 @@ class Kafka(Service):
 
         try:
             admin = KafkaAdminClient(bootstrap_servers=self.address(), request_timeout_ms=3000,
-                                     client_id="newsstreams-stack")
+                                     bootstrap_timeout_ms=3000, client_id="newsstreams-stack")
         except (KafkaError, OSError):
             return False
         try:

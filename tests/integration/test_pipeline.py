@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 
 from pathlib import Path
@@ -96,3 +99,15 @@ def test_sigkill_mid_batch_then_restart_gives_500_unique_docs(pipeline) -> None:
     assert pipeline.wait_for_count(500, timeout=180) == 500
     time.sleep(2)
     assert pipeline.count() == 500
+
+
+def test_worker_without_broker_exits_with_the_reason() -> None:
+    """Bounded retries, then a non-zero exit that names the servers (no traceback)."""
+    env = {**os.environ, "NEWSSTREAMS_KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "streams", "worker"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2
+    assert "127.0.0.1:1 is not reachable after 5 attempts" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert time.monotonic() - started < 60
