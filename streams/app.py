@@ -46,6 +46,8 @@ def create_app(settings: Settings, backend: SearchBackend | None = None,
         datadir=str(worker.data_dir),
         producer_acks=-1,
         producer_max_request_size=MAX_MESSAGE_BYTES,
+        # An enriched article is ~10 KB: the 16 KB default batch would mean one request per record.
+        producer_max_batch_size=1024 * 1024,
         consumer_auto_offset_reset="earliest",
         topic_replication_factor=kafka.replication_factor,
     )
