@@ -37,6 +37,9 @@ class Stack:
         self.settings = settings
         self.services: list[Service] = [Kafka(settings), OpenSearch(settings)]
         self.say = say
+        # JVMs this object started. Their Popen handles answer "still running?" exactly, even in
+        # the instant the java launcher re-executes itself and /proc/<pid>/cmdline reads empty.
+        self._launched: dict[str, subprocess.Popen] = {}
 
     # -- processes ---------------------------------------------------------------------------
     def log_file(self, name: str) -> Path:
@@ -88,10 +91,11 @@ class Stack:
         for svc in self.services:
             if names and svc.name not in names:
                 continue
-            pids = self.pids(svc)
+            launched = self._launched.pop(svc.name, None)
+            pids = set(self.pids(svc)) | ({launched.pid} if launched and launched.poll() is None else set())
             if not pids:
                 self.say(f"{svc.name}: not running")
-            for pid in pids:
+            for pid in sorted(pids):
                 peak = _proc_mb(pid, "VmHWM")
                 seconds = self._stop(pid)
                 self.say(f"{svc.name}: stopped (pid {pid}) in {seconds:.1f}s; peak memory {peak:.0f} MB")
@@ -131,6 +135,7 @@ class Stack:
             # ran `up` does not take the services with it.
             proc = subprocess.Popen(svc.command(java, lib), stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, cwd=svc.home, start_new_session=True)
+        self._launched[svc.name] = proc
         self.say(f"{svc.name}: starting (pid {proc.pid}), log {log}")
 
     def _wait_ready(self, services: list[Service]) -> None:
@@ -138,7 +143,8 @@ class Stack:
         waiting = list(services)
         while waiting:
             for svc in list(waiting):
-                if self.pid(svc) is None:
+                launched = self._launched.get(svc.name)
+                if (launched.poll() is not None) if launched else self.pid(svc) is None:
                     raise StackError(f"{svc.name} died during start. Last lines of "
                                      f"{self.log_file(svc.name)}:\n{self.tail(svc.name, 25)}")
                 if svc.ready():
