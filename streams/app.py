@@ -28,7 +28,7 @@ from streams.enrich import BatchEnrichError, Enricher
 from streams.health import HealthState
 from streams.metrics import PipelineMetrics
 from streams.models import InvalidArticle, dlq_record, dumps_article, parse_raw, utc_now_iso
-from streams.search import SearchBackend, TransientSearchError, make_backend
+from streams.search import SearchBackend, SearchError, make_backend
 from streams.settings import Settings
 from streams.topics import MAX_MESSAGE_BYTES, LagReader
 
@@ -177,17 +177,22 @@ def enrich_articles(nlp: Enricher, items: list[tuple[EventT, dict]]) -> tuple[li
 
 
 async def bulk_until_accepted(search: SearchBackend, docs: list[dict], settings: Settings) -> list:
-    """One bulk request, repeated with backoff + jitter while the engine is unavailable; never gives up."""
+    """One bulk request, repeated with backoff + jitter until the engine accepts it; never gives up.
+
+    Transient errors (down, timeout, 429, 5xx) heal by themselves; a whole-request refusal (bad
+    credentials, missing alias) needs an operator, and retrying keeps the batch rather than losing it.
+    Per-document rejections are not errors here: they come back as DocErrors for the DLQ.
+    """
     if not docs:
         return []
     worker = settings.worker
     async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(TransientSearchError),
+        retry=retry_if_exception_type(SearchError),
         wait=wait_exponential_jitter(initial=worker.retry_backoff_initial_s, max=worker.retry_backoff_max_s),
         stop=stop_never,
         before_sleep=lambda state: log.warning(
-            "search engine unavailable (%s); bulk of %d docs, retry %d in %.1fs",
-            state.outcome.exception(), len(docs), state.attempt_number, state.next_action.sleep,
+            "bulk of %d docs not accepted (%s); retry %d in %.1fs",
+            len(docs), state.outcome.exception(), state.attempt_number, state.next_action.sleep,
             extra={"event": "retry", "stage": "index", "attempt": state.attempt_number,
                    "docs": len(docs), "wait_s": round(state.next_action.sleep, 2)}),
         reraise=True,
