@@ -1,4 +1,4 @@
-"""The Faust app: two agents joined by a topic.
+r"""The Faust app: two agents joined by a topic.
 
     articles.raw --enrich--> articles.enriched --index--> search engine
            \__________________________ articles.dlq <______/
@@ -22,13 +22,13 @@ import faust
 import faust.web
 from faust.types import EventT
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_never, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, stop_never, wait_exponential_jitter
 
 from streams.enrich import BatchEnrichError, Enricher
 from streams.health import HealthState
 from streams.metrics import PipelineMetrics
 from streams.models import InvalidArticle, dlq_record, dumps_article, parse_raw, utc_now_iso
-from streams.search import SearchBackend, SearchError, make_backend
+from streams.search import DocError, SearchBackend, SearchError, make_backend
 from streams.settings import Settings
 from streams.topics import MAX_MESSAGE_BYTES, LagReader
 
@@ -106,7 +106,7 @@ def create_app(settings: Settings, backend: SearchBackend | None = None,
                     docs.append(doc)
                 except (ValueError, KeyError, TypeError) as exc:
                     failed.append(to_dlq(event, "bad_enriched_record", "index", repr(exc)))
-            rejected = await bulk_until_accepted(search, docs, settings)
+            rejected = await index_batch(search, docs, settings)
             for err in rejected:
                 failed.append(to_dlq(by_id[err.doc_id], f"rejected_{err.status}", "index", err.reason))
             await send_all(dlq, failed)
@@ -176,19 +176,35 @@ def enrich_articles(nlp: Enricher, items: list[tuple[EventT, dict]]) -> tuple[li
         return [], [(event, f"{type(exc).__name__}: {exc}") for event, _ in items]
 
 
+async def index_batch(search: SearchBackend, docs: list[dict], settings: Settings) -> list[DocError]:
+    """Index the batch; a request too large for the engine (413) is split in halves until it fits,
+    and a single document that is still too large becomes a DocError (DLQ), not a stalled stream."""
+    try:
+        return await bulk_until_accepted(search, docs, settings)
+    except SearchError as exc:  # only 413 gets here; everything else is retried inside
+        if len(docs) == 1:
+            return [DocError(docs[0]["id"], 413, f"too large for one bulk request: {exc}")]
+        half = len(docs) // 2
+        log.warning("bulk of %d docs too large for the engine; splitting", len(docs),
+                    extra={"event": "split", "stage": "index", "docs": len(docs)})
+        return (await index_batch(search, docs[:half], settings)
+                + await index_batch(search, docs[half:], settings))
+
+
 async def bulk_until_accepted(search: SearchBackend, docs: list[dict], settings: Settings) -> list:
     """One bulk request, repeated with backoff + jitter until the engine accepts it; never gives up.
 
     Transient errors (down, timeout, 429, 5xx) heal by themselves; a whole-request refusal (bad
     credentials, missing alias) needs an operator, and retrying keeps the batch rather than losing it.
-    Per-document rejections are not errors here: they come back as DocErrors for the DLQ.
+    413 (request too large) is raised for ``index_batch`` to split. Per-document rejections are not
+    errors here: they come back as DocErrors for the DLQ.
     """
     if not docs:
         return []
     worker = settings.worker
     async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(SearchError),
-        wait=wait_exponential_jitter(initial=worker.retry_backoff_initial_s, max=worker.retry_backoff_max_s),
+        retry=retry_if_exception(lambda exc: isinstance(exc, SearchError) and exc.status != 413),
+        wait=wait_exponential_jitter(multiplier=worker.retry_backoff_initial_s, max=worker.retry_backoff_max_s),
         stop=stop_never,
         before_sleep=lambda state: log.warning(
             "bulk of %d docs not accepted (%s); retry %d in %.1fs",
