@@ -82,7 +82,8 @@ def create_app(settings: Settings, backend: SearchBackend | None = None,
     async def enrich(stream: faust.StreamT) -> None:
         async for events in stream.noack_take(worker.enrich_batch_size, within=worker.enrich_batch_wait_s):
             started = time.monotonic()
-            good, failed = validate(events, settings)
+            # Parsing and enrichment are CPU work: off the event loop, which keeps Kafka I/O moving.
+            good, failed = await asyncio.to_thread(validate, events, settings)
             failed = [to_dlq(ev, *why) for ev, *why in failed]
             docs, errors = await asyncio.to_thread(enrich_articles, nlp, good)
             failed += [to_dlq(ev, "enrich_failed", "enrich", err) for ev, err in errors]

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from kafka import TopicPartition
 from kafka.errors import KafkaError
 
-from streams.ingest.producer import ArticleProducer, KafkaUnavailable
-from streams.ingest.consumer import open_consumer, partitions
+from streams.ingest.producer import ArticleProducer
+from streams.ingest.consumer import read_all
 from streams.models import dlq_payload_bytes
 from streams.settings import KafkaSettings
 
@@ -96,33 +94,8 @@ def _entry(message) -> DlqEntry:
 
 def read_dlq(kafka: KafkaSettings, topic: str | None = None, *, timeout_s: float = 60.0) -> list[DlqEntry]:
     """All records present when called, oldest first (``failed_at``, then partition and offset)."""
-    topic = topic or kafka.topic_dlq
-    consumer = open_consumer(kafka, auto_offset_reset="earliest")
-    try:
-        tps = partitions(consumer, topic, kafka)
-        consumer.assign(tps)
-        ends = consumer.end_offsets(tps)
-        consumer.seek_to_beginning(*tps)
-        entries = _read_until(consumer, ends, timeout_s, kafka)
-    finally:
-        consumer.close()
+    entries = [_entry(m) for m in read_all(kafka, topic or kafka.topic_dlq, timeout_s=timeout_s)]
     return sorted(entries, key=lambda e: (e.failed_at, e.partition, e.offset))
-
-
-def _read_until(consumer, ends: dict[TopicPartition, int], timeout_s: float, kafka) -> list[DlqEntry]:
-    entries: list[DlqEntry] = []
-    pending = {tp for tp, end in ends.items() if consumer.position(tp) < end}
-    deadline = time.monotonic() + timeout_s
-    while pending:
-        if time.monotonic() > deadline:
-            raise KafkaUnavailable(f"reading the DLQ from {kafka.bootstrap_servers} took longer than "
-                                   f"{timeout_s:g} s; {len(pending)} partition(s) unfinished")
-        for tp, messages in consumer.poll(timeout_ms=500).items():
-            entries += [_entry(m) for m in messages if m.offset < ends[tp]]
-        done = {tp for tp in pending if consumer.position(tp) >= ends[tp]}
-        consumer.pause(*done)  # nothing that arrived after we started
-        pending -= done
-    return entries
 
 
 def select(entries: Iterable[DlqEntry], *, since: datetime | None = None,

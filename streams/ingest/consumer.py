@@ -6,6 +6,8 @@ these helpers only ask for metadata of *all* topics, which never triggers auto-c
 
 from __future__ import annotations
 
+import time
+
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
@@ -65,5 +67,31 @@ def require_topic(kafka: KafkaSettings, topic: str, *, timeout_s: float = 10.0) 
     consumer = open_consumer(kafka, timeout_s=timeout_s)
     try:
         partitions(consumer, topic, kafka)
+    finally:
+        consumer.close()
+
+
+def read_all(kafka: KafkaSettings, topic: str, *, timeout_s: float = 60.0) -> list:
+    """Every record in ``topic`` when called (up to the end offsets taken at the start), oldest
+    offset first per partition; ``KafkaUnavailable`` when that takes longer than ``timeout_s``."""
+    consumer = open_consumer(kafka, auto_offset_reset="earliest")
+    try:
+        tps = partitions(consumer, topic, kafka)
+        consumer.assign(tps)
+        ends = consumer.end_offsets(tps)
+        consumer.seek_to_beginning(*tps)
+        records: list = []
+        pending = {tp for tp in tps if consumer.position(tp) < ends[tp]}
+        deadline = time.monotonic() + timeout_s
+        while pending:
+            if time.monotonic() > deadline:
+                raise KafkaUnavailable(f"reading {topic} from {kafka.bootstrap_servers} took longer than "
+                                       f"{timeout_s:g} s; {len(pending)} partition(s) unfinished")
+            for tp, messages in consumer.poll(timeout_ms=500).items():
+                records += [m for m in messages if m.offset < ends[tp]]
+            done = {tp for tp in pending if consumer.position(tp) >= ends[tp]}
+            consumer.pause(*done)  # nothing that arrived after we started
+            pending -= done
+        return records
     finally:
         consumer.close()

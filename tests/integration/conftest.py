@@ -4,6 +4,7 @@ the local one). An unreachable Kafka or search engine fails the tests; it never 
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +25,9 @@ def search_settings() -> SearchSettings:
     return base.model_copy(update={"alias": f"articles-test-{uuid.uuid4().hex[:8]}"})
 
 
-def _open(settings: SearchSettings) -> SearchBackend:
+@contextlib.contextmanager
+def _opened(settings: SearchSettings) -> Iterator[SearchBackend]:
+    """A backend with its index created; its indices and template are dropped afterwards."""
     backend = make_backend(settings)
     if not backend.ping():
         backend.close()
@@ -34,30 +37,26 @@ def _open(settings: SearchSettings) -> SearchBackend:
             pytrace=False,
         )
     backend.ensure_index()
-    return backend
+    try:
+        yield backend
+    finally:
+        drop_alias(backend)
+        backend.close()
 
 
 @pytest.fixture(scope="session")
 def backend(search_settings: SearchSettings) -> Iterator[SearchBackend]:
-    """A backend on the session alias, index created; indices and template dropped at the end."""
-    b = _open(search_settings)
-    try:
+    """A backend on the session alias."""
+    with _opened(search_settings) as b:
         yield b
-    finally:
-        drop_alias(b)
-        b.close()
 
 
 @pytest.fixture
 def fresh_backend(search_settings: SearchSettings) -> Iterator[SearchBackend]:
     """An empty index of its own (alias <session alias>-<hex>) for tests that write."""
     alias = f"{search_settings.alias}-{uuid.uuid4().hex[:6]}"
-    b = _open(search_settings.model_copy(update={"alias": alias}))
-    try:
+    with _opened(search_settings.model_copy(update={"alias": alias})) as b:
         yield b
-    finally:
-        drop_alias(b)
-        b.close()
 
 
 @pytest.fixture

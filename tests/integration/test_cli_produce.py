@@ -6,15 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from streams.ingest import read_inputs
-from streams.ingest.consumer import open_consumer, partitions
-from streams.settings import KafkaSettings
+from streams.ingest.consumer import read_all
 
 pytestmark = pytest.mark.integration
 
@@ -31,22 +29,6 @@ def cli(*args: str, topic: str, input: bytes | None = None) -> subprocess.Comple
     env = {**os.environ, "NEWSSTREAMS_KAFKA__TOPIC_RAW": topic}
     return subprocess.run([sys.executable, "-m", "streams", "produce", *args], env=env, input=input,
                           capture_output=True, text=input is None, timeout=120, cwd=PROJECT)
-
-
-def read_topic(kafka: KafkaSettings, topic: str, timeout_s: float = 30.0) -> list:
-    """Every record in the topic now (the CLI has waited for the acknowledgements)."""
-    consumer = open_consumer(kafka, auto_offset_reset="earliest")
-    try:
-        tps = partitions(consumer, topic, kafka)
-        consumer.assign(tps)
-        ends = consumer.end_offsets(tps)
-        records, deadline = [], time.monotonic() + timeout_s
-        while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                records += batch
-        return records
-    finally:
-        consumer.close()
 
 
 @pytest.fixture
@@ -78,7 +60,7 @@ def test_files_and_directories_good_ones_arrive_bad_ones_reported(kafka, topic, 
 
     expected = {a["id"]: a for _, a, _ in read_inputs([SEED, inputs], source="nos.nl", language="nl") if a}
     assert len(expected) == 5 and "given-1" in expected
-    records = read_topic(kafka, topic)
+    records = read_all(kafka, topic)
     by_key = {r.key.decode(): json.loads(r.value) for r in records}
     assert len(records) == 5 and by_key == expected
     assert by_key["given-1"]["source"] == "nos.nl"  # --source fills the gap
@@ -91,7 +73,7 @@ def test_stdin(kafka, topic):
     result = cli("-", "--source", "stdin.test", topic=topic, input=payload.encode())
     assert result.returncode == 0, result.stderr
     assert b"sent 3, rejected 0" in result.stdout
-    records = read_topic(kafka, topic)
+    records = read_all(kafka, topic)
     assert sorted(r.key for r in records) == [b"s-0", b"s-1", b"s-2"]
     assert {json.loads(r.value)["source"] for r in records} == {"stdin.test"}
 
@@ -103,7 +85,7 @@ def test_many_articles_with_progress_bar(kafka, topic, tmp_path):
     result = cli(str(many), topic=topic)
     assert result.returncode == 0, result.stderr
     assert "sent 60, rejected 0" in result.stdout
-    assert len(read_topic(kafka, topic)) == 60
+    assert len(read_all(kafka, topic)) == 60
 
 
 def test_missing_topic_exits_2_naming_it_and_creates_nothing(admin):
@@ -118,7 +100,7 @@ def test_missing_topic_exits_2_naming_it_and_creates_nothing(admin):
 def test_topic_option_overrides_the_setting(kafka, topic):
     result = cli(str(SEED), "--topic", topic, topic="some.other.topic")
     assert result.returncode == 0, result.stderr
-    assert len(read_topic(kafka, topic)) == 1
+    assert len(read_all(kafka, topic)) == 1
 
 
 def test_bad_language_option_is_a_usage_error(topic):

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from streams.ingest import ArticleProducer
-from streams.ingest.consumer import open_consumer, partitions
+from streams.ingest.consumer import read_all
 from streams.models import dlq_record
-from streams.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
@@ -49,21 +48,6 @@ def cli(topics: dict, *args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120, cwd=PROJECT)
 
 
-def read_topic(kafka: KafkaSettings, topic: str) -> list:
-    consumer = open_consumer(kafka, auto_offset_reset="earliest")
-    try:
-        tps = partitions(consumer, topic, kafka)
-        consumer.assign(tps)
-        ends = consumer.end_offsets(tps)
-        records, deadline = [], time.monotonic() + 30
-        while any(consumer.position(tp) < ends[tp] for tp in tps) and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                records += batch
-        return records
-    finally:
-        consumer.close()
-
-
 def test_show_json_lists_both_oldest_first(topics, dead_letters):
     result = cli(topics, "show", "--json")
     assert result.returncode == 0, result.stderr
@@ -89,12 +73,12 @@ def test_show_table(topics, dead_letters):
 def test_replay_by_reason_sends_exact_bytes_with_original_key(kafka, topics, dead_letters):
     dry = cli(topics, "replay", "--reason", "not_utf8", "--dry-run")
     assert dry.returncode == 0 and "would replay 1 record(s)" in dry.stdout, dry
-    assert read_topic(kafka, topics["raw"]) == []
+    assert read_all(kafka, topics["raw"]) == []
 
     result = cli(topics, "replay", "--reason", "not_utf8")
     assert result.returncode == 0, result.stderr
     assert f"replayed 1 record(s) to {topics['raw']}" in result.stdout
-    [record] = read_topic(kafka, topics["raw"])
+    [record] = read_all(kafka, topics["raw"])
     assert (record.key, record.value) == (b"key-binary", BINARY_PAYLOAD)
 
 
@@ -107,7 +91,7 @@ def test_replay_prefers_a_recorded_key_and_filters_by_time(kafka, topics):
     assert future.returncode == 0 and "no matching records" in future.stdout, future
     result = cli(topics, "replay", "--since", "2000-01-01T00:00:00Z")
     assert result.returncode == 0 and "replayed 1 record(s)" in result.stdout, result
-    [sent] = read_topic(kafka, topics["raw"])
+    [sent] = read_all(kafka, topics["raw"])
     assert (sent.key, sent.value) == (b"article-42", TEXT_PAYLOAD)
 
 

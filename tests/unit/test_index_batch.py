@@ -40,7 +40,7 @@ def test_too_large_batches_are_split_until_they_fit() -> None:
     engine = EngineStandIn(limit=3)
     assert asyncio.run(index_batch(engine, _docs(10), SETTINGS)) == []
     assert sorted(engine.indexed) == sorted(f"d{i}" for i in range(10))
-    assert max(n for n in engine.requests if n <= 3) <= 3 and engine.requests[0] == 10
+    assert engine.requests == [10, 5, 2, 3, 5, 2, 3]  # halves until each request fits
 
 
 def test_single_oversized_document_becomes_a_doc_error_and_the_rest_is_indexed() -> None:
