@@ -34,6 +34,14 @@ class KafkaSettings(BaseModel):
     partitions: int = 4
     replication_factor: int = 1
     group_id: str = "newsstreams"
+    # Topics are created with this max.message.bytes and the worker's producer may send up to it:
+    # an enriched article (1 MB body + entities) or a DLQ record exceeds Kafka's 1 MiB default.
+    max_message_bytes: int = 8 * 1024 * 1024
+
+    @property
+    def servers(self) -> list[str]:
+        """``bootstrap_servers`` as a list, spaces stripped (the one place it is split)."""
+        return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
 
 
 class SearchSettings(BaseModel):
@@ -67,6 +75,9 @@ class WorkerSettings(BaseModel):
     metrics_interval_s: float = 10.0
     retry_backoff_initial_s: float = 0.5
     retry_backoff_max_s: float = 30.0
+    # A batch whose stage raises (a bug, not a record's own failure) is retried this many times,
+    # then processed record by record; what still fails goes to the DLQ.
+    batch_attempts: int = Field(3, ge=1)
 
 
 class EnrichSettings(BaseModel):
@@ -74,6 +85,8 @@ class EnrichSettings(BaseModel):
     # Model name per language; a missing model falls back to spacy.blank(lang) (logged once).
     models: dict[str, str] = {}
     fallback_model: str = "xx_ent_wiki_sm"
+    # Mentions kept per document (``entity_count`` keeps the total): bounds the enriched record.
+    max_entities: int = Field(1000, ge=1)
     gazetteer_dir: Path = CONFIG_DIR / "gazetteer"
 
 

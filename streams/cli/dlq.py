@@ -25,7 +25,7 @@ def _short(value: Any, chars: int) -> str:
 
 
 def _preview(record: dict | None) -> str:
-    from streams.models import dlq_payload_bytes
+    from streams.contracts.dlq import dlq_payload_bytes
 
     if record is None:
         return "-"
@@ -50,8 +50,8 @@ def _dlq_table(entries: list) -> Table:
 
 
 def _read_dlq(kafka: Any) -> list:
-    from streams.dlq import read_dlq
-    from streams.ingest import KafkaUnavailable
+    from streams.kafka import KafkaUnavailable
+    from streams.ops.dlq import read_dlq
 
     try:
         return read_dlq(kafka)
@@ -87,15 +87,17 @@ def dlq_replay(
 
     The records stay in the DLQ (Kafka is append-only); re-processing is idempotent by article id.
     """
-    from streams.dlq import parse_since, replay, select
-    from streams.ingest import ArticleProducer, KafkaUnavailable
-    from streams.ingest.consumer import require_topic
+    from streams.contracts.dates import parse_time
+    from streams.kafka import KafkaUnavailable
+    from streams.kafka.consumer import require_topic
+    from streams.kafka.producer import ArticleProducer
+    from streams.ops.dlq import replay, select
 
     kafka = get_settings().kafka
     try:
-        since_at = parse_since(since) if since else None
+        since_at = parse_time(since) if since else None
     except ValueError as exc:
-        fail(str(exc), 2)
+        fail(f"--since: {exc}", 2)
     entries = select(_read_dlq(kafka), since=since_at, reason=reason)
     if dry_run or not entries:
         if entries:

@@ -44,9 +44,9 @@ def enrich(
     exit 1 if any input was rejected or failed to enrich.
     """
     from streams.cli.produce import _check_language
-    from streams.enrich import BatchEnrichError, Enricher
+    from streams.enrich import Enricher
     from streams.enrich.translate import TranslatorConfigError
-    from streams.ingest import read_inputs
+    from streams.contracts.inputs import read_inputs
 
     _log_to_stderr()
     settings = get_settings()
@@ -59,25 +59,19 @@ def enrich(
     batch: list[tuple[str, dict]] = []
 
     def flush() -> int:
-        articles = [article for _origin, article in batch]
-        try:
-            docs: list[dict | None] = enricher.enrich_batch(articles)
-            failures: dict[int, BaseException] = {}
-        except BatchEnrichError as exc:
-            docs, failures = exc.results, exc.failures
-        except Exception as exc:  # a single-article batch raises its own error
-            docs, failures = [None], {0: exc}
-        for i, ((origin, _article), doc) in enumerate(zip(batch, docs, strict=True)):
-            if doc is None:
-                problem = failures.get(i)
-                say(err, ("failed ", "bold red"), f"{origin}: {type(problem).__name__}: {problem}")
+        results = enricher.enrich_batch([article for _origin, article in batch])
+        failed = 0
+        for (origin, _article), result in zip(batch, results, strict=True):
+            if result.error is not None:
+                failed += 1
+                say(err, ("failed ", "bold red"), f"{origin}: {type(result.error).__name__}: {result.error}")
             elif compact:
-                sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+                sys.stdout.write(json.dumps(result.doc, ensure_ascii=False) + "\n")
             else:
-                print_json(doc)
+                print_json(result.doc)
         sys.stdout.flush()
         batch.clear()
-        return len(failures)
+        return failed
 
     for origin, article, problem in read_inputs(paths, source=source, language=hint,
                                                 limits=settings.limits):

@@ -101,7 +101,7 @@ def eval_command(
 
     Exit 2 if the set is malformed.
     """
-    from streams.enrich import BatchEnrichError, Enricher
+    from streams.enrich import Enricher
     from streams.enrich.evaluate import InvalidCase, evaluate, load_cases
 
     try:
@@ -109,10 +109,11 @@ def eval_command(
     except InvalidCase as exc:
         fail(str(exc), 2)
     enricher = Enricher(get_settings().enrich)
-    try:
-        docs = enricher.enrich_batch([case.article for case in cases])
-    except BatchEnrichError as exc:
-        fail(f"enrichment failed: {exc}")
+    results = enricher.enrich_batch([case.article for case in cases])
+    failed = [(case.name, r.error) for case, r in zip(cases, results, strict=True) if r.error is not None]
+    if failed:
+        fail(f"enrichment failed for {len(failed)} article(s); first: {failed[0][0]}: {failed[0][1]}")
+    docs = [r.doc for r in results]
     report = evaluate(cases, docs)
     if as_json:
         print_json(report.to_dict())

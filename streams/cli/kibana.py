@@ -25,7 +25,7 @@ def import_command(
     ] = None,
 ) -> None:
     """Import the data views and the News and Pipeline dashboards (overwrites: safe to repeat)."""
-    from streams.kibana import (
+    from streams.ops.dashboards import (
         KIBANA,
         OPENSEARCH_DASHBOARDS,
         ImportFailed,

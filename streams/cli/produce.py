@@ -15,7 +15,7 @@ PROGRESS_MIN_ARTICLES = 20  # below this a bar would only flicker
 
 
 def _read_articles(paths: list[str], source: str | None, language: str | None) -> tuple[list, int]:
-    from streams.ingest import read_inputs
+    from streams.contracts.inputs import read_inputs
 
     articles, rejected = [], 0
     for origin, article, problem in read_inputs(paths, source=source, language=language,
@@ -40,7 +40,7 @@ def _send(producer: Any, articles: list) -> Any:
 
 
 def _check_language(language: str | None) -> str | None:
-    from streams.models import normalise_language
+    from streams.contracts.languages import normalise_language
 
     try:
         return normalise_language(language) if language else None
@@ -62,8 +62,9 @@ def produce(
     Each rejected input is reported on stderr. Exit 1 if anything was rejected or not delivered,
     2 if Kafka or the topic is unavailable.
     """
-    from streams.ingest import ArticleProducer, KafkaUnavailable
-    from streams.ingest.consumer import require_topic
+    from streams.kafka import KafkaUnavailable
+    from streams.kafka.consumer import require_topic
+    from streams.kafka.producer import ArticleProducer
 
     kafka = get_settings().kafka
     topic = topic or kafka.topic_raw

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from streams.cli.common import app, console, fail
 from streams.settings import get_settings
-from streams.stack import Stack, StackError
+from streams.ops.stack import Stack, StackError
 
 stack_app = typer.Typer(no_args_is_help=True, help="The local Kafka + OpenSearch (no Docker needed).")
 app.add_typer(stack_app, name="stack")

@@ -6,32 +6,25 @@ from typing import Annotated, Any
 
 import typer
 
-from streams.cli.common import app, console, fail
-from streams.settings import get_settings
+from streams.cli.common import app, console, fail, say
+from streams.settings import Settings, get_settings
 
 
-def _setup_all(settings: Any) -> None:
-    from streams.search import SearchError, make_backend
-    from streams.topics import BrokerUnavailable, ensure_topics
+def _setup_all(settings: Settings) -> None:
+    from streams.kafka import KafkaUnavailable
+    from streams.ops.setup import setup
+    from streams.search import SearchError
 
     try:
-        created = ensure_topics(settings.kafka)
-    except BrokerUnavailable as exc:
+        report = setup(settings)
+    except KafkaUnavailable as exc:
         fail(str(exc), 2)
-    k = settings.kafka
-    console.print(f"topics: {k.topic_raw}, {k.topic_enriched}, {k.topic_dlq} "
-                  f"({'created ' + ', '.join(created) if created else 'all present'})", highlight=False)
-    backend = make_backend(settings.search)
-    try:
-        backend.ensure_index()
-        backend.ensure_metrics_index()
     except SearchError as exc:
         fail(f"search engine at {settings.search.url}: {exc}", 2)
-    finally:
-        backend.close()
-    console.print(f"index templates and write aliases '{settings.search.alias}', "
-                  f"'{settings.search.metrics_alias}' ready "
-                  f"({settings.search.backend} at {settings.search.url})", highlight=False)
+    created = f"created {', '.join(report.created)}" if report.created else "all present"
+    say(console, f"topics: {', '.join(report.topics)} ({created})")
+    say(console, f"index templates and write aliases {', '.join(repr(a) for a in report.aliases)} ready "
+                 f"({settings.search.backend} at {settings.search.url})")
 
 
 @app.command()
@@ -52,7 +45,7 @@ def worker(
     log_format: Annotated[str | None, typer.Option(help="text (default) | json: one JSON object per line")] = None,
 ) -> None:
     """Run the Faust worker: the enrich and index agents (creates topics and index first)."""
-    from streams.app import run_worker
+    from streams.worker.app import run_worker
 
     base = get_settings()
     settings = base.model_copy(update={

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+from streams.contracts.languages import normalise_language
+
 log = logging.getLogger(__name__)
 
 UND = "und"
@@ -30,10 +32,10 @@ UND = "und"
 
 def normalise_hint(hint: object) -> str | None:
     """``"nl-NL"``, ``"NL"``, ``" nl_BE "`` -> ``"nl"``; anything unusable -> None."""
-    if not isinstance(hint, str):
+    try:
+        return normalise_language(hint) if isinstance(hint, str) else None
+    except ValueError:
         return None
-    code = hint.strip().replace("_", "-").split("-", 1)[0].lower()
-    return code if 2 <= len(code) <= 3 and code.isalpha() else None
 
 
 def count_letters(text: str, stop_at: int | None = None) -> int:

@@ -28,6 +28,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from streams.enrich.entities import EntityPipeline, Mention, build_pipeline, pip
 from streams.enrich.gazetteer import XX, Gazetteer, load_gazetteer
 from streams.enrich.language import UND, LanguageDetector
 from streams.enrich.topics import TopicScorer
-from streams.models import utc_now_iso
+from streams.contracts.dates import utc_now_iso
 from streams.settings import CONFIG_DIR, EnrichSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -49,22 +50,12 @@ _WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")  # letters, inner hyphens
 TranslateFn = Callable[[Mapping[str, Any], Mapping[str, Any]], dict]
 
 
-class BatchEnrichError(RuntimeError):
-    """Some articles of a batch could not be enriched.
+@dataclass(frozen=True, slots=True)
+class EnrichResult:
+    """One article's outcome: the enriched document, or the error that stopped it."""
 
-    ``results[i]`` is the enriched document or None; ``failures`` maps the index of each failed
-    article to its exception, so the caller can index the rest and dead-letter the failures.
-    """
-
-    def __init__(self, results: list[dict | None], failures: dict[int, BaseException]):
-        first = next(iter(failures.values()))
-        super().__init__(
-            f"{len(failures)} of {len(results)} articles failed to enrich; first: "
-            f"{type(first).__name__}: {first}"
-        )
-        self.results = results
-        self.failures = failures
-
+    doc: dict | None = None
+    error: BaseException | None = None
 
 
 def compose_text(title: str, body: str) -> tuple[str, int]:
@@ -138,31 +129,30 @@ class Enricher:
     # --- enrichment ---------------------------------------------------------------------------
 
     def enrich(self, article: Mapping[str, Any]) -> dict:
-        return self.enrich_batch([article])[0]
+        """One article; raises what stopped it."""
+        result = self.enrich_batch([article])[0]
+        if result.error is not None:
+            raise result.error
+        return result.doc  # type: ignore[return-value]
 
-    def enrich_batch(self, articles: list[Mapping[str, Any]]) -> list[dict]:
-        """Enrich a batch, results in input order.
+    def enrich_batch(self, articles: list[Mapping[str, Any]]) -> list[EnrichResult]:
+        """One result per article, in input order; never raises for an article's own failure.
 
-        If the batch fails, each article is retried alone; then ``BatchEnrichError`` carries the
-        good results and the failures by index. A single-article batch raises its own error.
+        The batch goes through ``nlp.pipe`` at once; if that fails, each article is tried alone so
+        only the culprits get an error.
         """
         try:
-            return self._enrich_all(articles)
-        except Exception as batch_exc:
-            if len(articles) <= 1:
-                raise
-            log.warning("batch enrichment failed (%s); retrying article by article", batch_exc)
-        results: list[dict | None] = []
-        failures: dict[int, BaseException] = {}
-        for i, article in enumerate(articles):
+            return [EnrichResult(doc) for doc in self._enrich_all(articles)]
+        except Exception as batch_exc:  # noqa: BLE001 - isolated below, article by article
+            if len(articles) > 1:
+                log.warning("batch enrichment failed (%s); retrying article by article", batch_exc)
+        results = []
+        for article in articles:
             try:
-                results.append(self._enrich_all([article])[0])
-            except Exception as exc:
-                results.append(None)
-                failures[i] = exc
-        if failures:
-            raise BatchEnrichError(results, failures)
-        return results  # type: ignore[return-value]  # transient failure: all succeeded alone
+                results.append(EnrichResult(self._enrich_all([article])[0]))
+            except Exception as exc:  # noqa: BLE001 - the article's own failure, reported in its result
+                results.append(EnrichResult(error=exc))
+        return results
 
     def _enrich_all(self, articles: list[Mapping[str, Any]]) -> list[dict]:
         prepared = []
@@ -200,6 +190,9 @@ class Enricher:
         mentions = pipe.mentions(doc, text)
         entities = [self._entity(m, text, title_len, body_start) for m in mentions]
         entities = [e for e in entities if e is not None]
+        # Bounded record: a body that repeats names thousands of times must not make a record the
+        # broker refuses. The total is kept; ids and names come from all mentions, deduplicated.
+        entity_count, cap = len(entities), self.settings.max_entities
 
         # Topics: lowercase words (a regex is ~5x faster than walking spaCy tokens and keeps
         # hyphenated compounds whole); title words weigh more; each distinct entity signals once.
@@ -217,9 +210,10 @@ class Enricher:
         result.update(
             language=lang,
             language_confidence=None if conf is None else round(conf, 4),
-            entities=entities,
-            entity_ids=list(dict.fromkeys(e["id"] for e in entities if e["id"])),
-            entity_names=list(dict.fromkeys(e["name"] for e in entities)),
+            entities=entities[:cap],
+            entity_count=entity_count,
+            entity_ids=list(dict.fromkeys(e["id"] for e in entities if e["id"]))[:cap],
+            entity_names=list(dict.fromkeys(e["name"] for e in entities))[:cap],
             topics=topics,
             translations={},
         )

@@ -47,6 +47,7 @@ class DocError:
     doc_id: str
     status: int
     reason: str
+    position: int = -1  # index of the document in the bulk request (ids may repeat or be numbers)
 
 
 class SearchBackend(Protocol):
@@ -90,7 +91,7 @@ def parse_bulk_response(resp: dict) -> list[DocError]:
         return []
     failed: list[DocError] = []
     transient: list[str] = []
-    for item in resp.get("items", []):
+    for position, item in enumerate(resp.get("items", [])):
         result = next(iter(item.values()))
         status = int(result.get("status", 0))
         if status < 300:
@@ -104,7 +105,7 @@ def parse_bulk_response(resp: dict) -> list[DocError]:
                 f"write alias missing, call ensure_index(): {reason}", status=status, error_type=etype
             )
         else:
-            failed.append(DocError(str(result.get("_id")), status, reason))
+            failed.append(DocError(str(result.get("_id")), status, reason, position))
     if transient:
         raise TransientSearchError(
             f"bulk: {len(transient)} item(s) failed transiently, e.g. {transient[0]}",

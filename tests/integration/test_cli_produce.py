@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.ingest import read_inputs
-from streams.ingest.consumer import read_all
+from streams.contracts.inputs import read_inputs
+from streams.kafka.consumer import read_all
 
 pytestmark = pytest.mark.integration
 

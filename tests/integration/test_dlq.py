@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.ingest import ArticleProducer
-from streams.ingest.consumer import read_all
-from streams.models import dlq_record
+from streams.kafka.producer import ArticleProducer
+from streams.kafka.consumer import read_all
+from streams.contracts.dlq import dlq_record
 
 pytestmark = pytest.mark.integration
 

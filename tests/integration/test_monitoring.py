@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 from streams.search import make_backend
-from streams.stack import Stack
+from streams.ops.stack import Stack
 
 
 def _article(i: int) -> dict:

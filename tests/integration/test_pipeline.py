@@ -11,7 +11,7 @@ import time
 
 from pathlib import Path
 
-from streams.stack import Stack
+from streams.ops.stack import Stack
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_d6634ea9b322a4cb.txt"
 

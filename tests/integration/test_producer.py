@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer
 
-from streams.ingest import ArticleProducer, KafkaUnavailable, read_inputs
-from streams.models import dumps_article, parse_raw
+from streams.contracts.inputs import read_inputs
+from streams.kafka import KafkaUnavailable
+from streams.kafka.producer import ArticleProducer
+from streams.contracts.article import dumps_article, parse_raw
 from streams.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from streams.settings import Settings
-from streams.stack import Stack, StackError
-from streams.stack.manager import port_in_use
+from streams.ops.stack import Stack, StackError
+from streams.ops.stack.manager import port_in_use
 
 
 def _free_port(start: int) -> int:

@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 
 import streams
-from streams.enrich import BatchEnrichError, Enricher
+from streams.enrich import Enricher
 from streams.settings import PROJECT_DIR, EnrichSettings
 
 SEED = PROJECT_DIR / "seeds" / "000_d6634ea9b322a4cb.txt"
@@ -42,7 +42,7 @@ def enricher():
 
 @pytest.fixture(scope="module")
 def seed_doc(enricher):
-    return enricher.enrich_batch([seed_article()])[0]
+    return enricher.enrich(seed_article())
 
 
 def test_seed_language(seed_doc):
@@ -95,7 +95,7 @@ def test_seed_pipeline_block(seed_doc):
 def test_input_fields_kept_and_not_mutated(enricher):
     src = seed_article()
     before = repr(src)
-    doc = enricher.enrich_batch([src])[0]
+    doc = enricher.enrich(src)
     assert repr(src) == before
     for key in ("id", "url", "source", "title", "body", "published_at", "meta"):
         assert doc[key] == src[key]
@@ -113,7 +113,7 @@ def test_batch_groups_languages_and_keeps_order(enricher):
                 "einer Erweiterung nach Osten gewarnt, teilte der Kreml mit."),
         article("Ok", "Ok."),
     ]
-    docs = enricher.enrich_batch(batch)
+    docs = [r.doc for r in enricher.enrich_batch(batch)]
     assert [d["id"] for d in docs] == [a["id"] for a in batch]
     assert [d["language"] for d in docs] == ["fr", "nl", "en", "de", "und"]
     for d in docs[:4]:
@@ -143,19 +143,25 @@ def test_a_failing_article_does_not_sink_the_batch(enricher):
     good = article("Poetin zwijgt", "Poetin zegt niets over de NAVO.")
     bad = article("Kapot", "x")
     bad["title"] = 12345  # not a string: enrichment of this one fails
-    with pytest.raises(BatchEnrichError) as err:
-        enricher.enrich_batch([good, bad])
-    assert list(err.value.failures) == [1]
-    assert err.value.results[0]["entity_ids"] == ["Q7747", "Q7184"]
-    assert err.value.results[1] is None
-    assert "TypeError" in str(err.value)
+    first, second = enricher.enrich_batch([good, bad])
+    assert first.error is None and first.doc["entity_ids"] == ["Q7747", "Q7184"]
+    assert second.doc is None and isinstance(second.error, TypeError)
 
 
-def test_a_single_failing_article_raises_its_own_error(enricher):
+def test_a_single_failing_article_gives_its_own_error(enricher):
     bad = article("Kapot", "x")
     bad["title"] = 12345
+    [result] = enricher.enrich_batch([bad])
+    assert isinstance(result.error, TypeError)
     with pytest.raises(TypeError):
-        enricher.enrich_batch([bad])
+        enricher.enrich(bad)
+
+
+def test_mentions_are_capped_and_the_total_kept():
+    capped = Enricher(EnrichSettings(max_entities=5))
+    doc = capped.enrich(article("Poetin", "Poetin en Macron. " * 40))
+    assert len(doc["entities"]) == 5 and doc["entity_count"] == 81
+    assert doc["entity_ids"] == ["Q7747", "Q3052772"]
 
 
 def test_translate_hook(enricher, monkeypatch):

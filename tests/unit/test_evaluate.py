@@ -18,7 +18,7 @@ from streams.enrich.evaluate import (
     load_cases,
     parse_case,
 )
-from streams.ingest import read_inputs
+from streams.contracts.inputs import read_inputs
 from streams.settings import PROJECT_DIR, LimitSettings
 
 EVAL_DIR = PROJECT_DIR / "tests" / "data" / "eval"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.ingest.readers import read_inputs
-from streams.models import parse_raw
+from streams.contracts.inputs import read_inputs
+from streams.contracts.article import parse_raw
 from streams.settings import LimitSettings
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_d6634ea9b322a4cb.txt"

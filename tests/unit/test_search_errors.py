@@ -31,8 +31,8 @@ def test_permanent_item_errors_become_doc_errors():
         ],
     }
     assert parse_bulk_response(resp) == [
-        DocError("b", 400, "mapper_parsing_exception: failed to parse field [published_at]"),
-        DocError("c", 413, "too_big: too large"),
+        DocError("b", 400, "mapper_parsing_exception: failed to parse field [published_at]", 1),
+        DocError("c", 413, "too_big: too large", 2),
     ]
 
 

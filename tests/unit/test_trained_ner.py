@@ -115,7 +115,7 @@ def enriched(tiny_model):
     enricher = Enricher(EnrichSettings(models={"en": str(tiny_model)}, fallback_model=""))
     assert enricher.gazetteer.lookup(NAME, "en") is None  # the premise: only a model can find it
     assert enricher.gazetteer.lookup("Renout", "en") is None
-    return enricher.enrich_batch([dict(ARTICLE)])[0]
+    return enricher.enrich(dict(ARTICLE))
 
 
 def test_trained_model_is_recorded(enriched):

@@ -456,7 +456,7 @@ def test_enricher_end_to_end_with_the_stub(stub):
                "body": "The Russian president Putin met his French counterpart Macron to talk "
                        "about the tensions on the border with Ukraine. They talked for six hours.",
                "language": None, "pipeline": {}}
-    nl_doc, en_doc = enricher.enrich_batch([dutch, english])
+    nl_doc, en_doc = (r.doc for r in enricher.enrich_batch([dutch, english]))
     assert nl_doc["language"] == "nl" and en_doc["language"] == "en"
     assert nl_doc["translations"]["en"]["title"] == "[en] Poetin ontmoet Macron in Moskou"
     assert nl_doc["translations"]["en"]["summary"].startswith("[en] De Russische president")

@@ -1,4 +1,4 @@
-"""Validation and cleaning of raw articles (the ``articles.raw`` contract) and the DLQ record.
+"""The raw article (the ``articles.raw`` contract): validation, cleaning, ids, the topic format.
 
 Pure: no Kafka here. ``parse_raw`` is what a consumer calls on a message value; ``clean_article``
 is the same validation for a dict a producer already holds (the CLI readers).
@@ -12,15 +12,9 @@ Article ids (stable, so re-producing an article overwrites its document instead 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import re
-import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,6 +22,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, fie
 from pydantic import model_validator
 from pydantic_core import PydanticCustomError
 
+from streams.contracts.dates import normalise_date
+from streams.contracts.languages import normalise_language
+from streams.contracts.text import clean_text, strip_controls, without_surrogates
 from streams.settings import LimitSettings
 
 FIELDS = ("id", "url", "source", "title", "body", "published_at", "language", "meta")
@@ -52,145 +49,6 @@ def max_payload_bytes(limits: LimitSettings) -> int:
     return 2 * limits.max_body_bytes + 4 * limits.max_title_chars + PAYLOAD_OVERHEAD_BYTES
 
 
-# --- text cleaning -------------------------------------------------------------------------
-
-_BLOCK_TAGS = frozenset(
-    "address article aside blockquote details div dl fieldset figure footer form h1 h2 h3 h4 h5 h6 "
-    "header hr main nav ol p pre section table ul".split()
-)
-_LINE_TAGS = frozenset("caption dd dt figcaption li summary tr".split())  # a line each, no blank line
-_SKIP_TAGS = frozenset("head script style noscript template svg math iframe object".split())
-_LOOKS_LIKE_HTML = re.compile(
-    r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|<!--"
-    r"|&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});"
-)
-_NEWLINES = str.maketrans({"\r": "\n", "\x0b": "\n", "\x0c": "\n", "\x85": "\n", "\u2028": "\n",
-                           "\u2029": "\n\n"})
-# C0/C1 controls except \t and \n, lone surrogates (JSON "\ud800" escapes) and the BOM.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
-_SURROGATES = re.compile("[\ud800-\udfff]")
-_HSPACE = re.compile(r"[^\S\t\n]+")
-_PARA = "\x00P"  # markers that survive until layout; real NULs were removed before parsing
-_BR = "\x00B"
-_LINE = "\x00L"
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-        self._pre = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag == "body":
-            self._skip = 0  # an unclosed <head> must not swallow the document
-        elif tag in _SKIP_TAGS:
-            self._skip += 1
-        elif tag == "br":
-            self.parts.append(_BR)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append(_PARA)
-            self._pre += tag == "pre"
-        elif tag in _LINE_TAGS:
-            self.parts.append(_LINE)
-        elif tag in ("td", "th"):
-            self.parts.append(" ")
-
-    def handle_startendtag(self, tag: str, attrs: list) -> None:
-        if tag not in _SKIP_TAGS:  # <br/>, <hr/>; a self-closed <script/> has no content
-            self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append(_PARA)
-            if tag == "pre":
-                self._pre = max(0, self._pre - 1)
-        elif tag in _LINE_TAGS:
-            self.parts.append(_LINE)
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            # HTML collapses source whitespace; <pre> keeps its line breaks.
-            self.parts.append(data.replace("\n", _BR) if self._pre else re.sub(r"\s+", " ", data))
-
-    def text(self) -> str:
-        raw = "".join(self.parts)
-        return re.sub(rf"(?:\s*(?:{_PARA}|{_BR}|{_LINE}))+\s*", _layout, raw)
-
-
-def _layout(m: re.Match) -> str:
-    # Any block boundary or <br><br> is a paragraph break; a single <br> or list item a line break.
-    return "\n\n" if _PARA in m.group(0) or m.group(0).count(_BR) > 1 else "\n"
-
-
-def html_to_text(html: str) -> str:
-    parser = _TextExtractor()
-    parser.feed(_CONTROL.sub("", html))
-    parser.close()
-    return parser.text()
-
-
-def clean_text(value: str, *, single_line: bool = False) -> str:
-    """HTML (if it looks like HTML) to text, controls removed, whitespace normalised.
-
-    Multi-line text keeps line breaks and paragraph breaks (at most one blank line in a row).
-    """
-    # NFC: a decomposed "Oekraïne" (i + combining diaeresis) must match the gazetteer's composed form.
-    value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").translate(_NEWLINES))
-    value = _CONTROL.sub("", value)
-    if _LOOKS_LIKE_HTML.search(value):
-        value = html_to_text(value)
-    if single_line:
-        return " ".join(value.split())
-    value = _HSPACE.sub(" ", value)
-    lines = [line.strip() for line in value.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-# --- field checks --------------------------------------------------------------------------
-
-ISO_639_1 = frozenset(
-    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy "
-    "da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu "
-    "hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb "
-    "lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om "
-    "or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw "
-    "ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu".split()
-)
-_LEGACY_LANGUAGE = {"iw": "he", "in": "id", "ji": "yi"}  # still emitted by Java locales
-
-
-def normalise_language(value: str) -> str:
-    """``"NL"``, ``"nl-BE"``, ``"nl_be"`` → ``"nl"``; anything else is not an ISO 639-1 code."""
-    primary = re.split(r"[-_]", value.strip(), maxsplit=1)[0].lower()
-    primary = _LEGACY_LANGUAGE.get(primary, primary)
-    if primary not in ISO_639_1:
-        raise ValueError(f"{value!r} is not an ISO 639-1 language code")
-    return primary
-
-
-def normalise_date(value: str) -> str:
-    """ISO-8601 (or RFC 2822, as in RSS) → ISO-8601 in UTC with ``Z``; naive times count as UTC."""
-    text = value.strip()
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            dt = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            raise ValueError(f"{value!r} is not an ISO-8601 date") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    try:
-        dt = dt.astimezone(UTC)
-    except OverflowError:
-        raise ValueError(f"{value!r} is out of range") from None
-    return dt.isoformat().replace("+00:00", "Z")
-
-
 def normalise_url(url: str) -> str:
     """Light normalisation for the id: no fragment, lowercase scheme and host."""
     parts = urlsplit(url.strip())
@@ -206,17 +64,6 @@ def derive_id(url: str | None, source: str | None, title: str, body: str) -> str
     if url:
         return "u-" + _digest(normalise_url(url))
     return "h-" + _digest(source or "", title, body)
-
-
-def _without_surrogates(value: Any) -> Any:
-    # JSON "\\ud800" escapes decode to lone surrogates, which cannot be encoded as UTF-8 again.
-    if isinstance(value, str):
-        return _SURROGATES.sub("", value)
-    if isinstance(value, dict):
-        return {_SURROGATES.sub("", k): _without_surrogates(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_surrogates(v) for v in value]
-    return value
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -270,7 +117,7 @@ class RawArticle(BaseModel):
         if value is None:
             return None
         value = clean_text(value, single_line=True) if info.field_name == "source" else \
-            _CONTROL.sub("", value).strip()
+            strip_controls(value)
         if not value:
             return None  # "" means "not given"
         if info.field_name == "published_at":
@@ -318,7 +165,7 @@ class RawArticle(BaseModel):
     @field_validator("meta")
     @classmethod
     def _meta(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _without_surrogates(value)
+        return without_surrogates(value)
 
     @model_validator(mode="after")
     def _derive_id(self) -> RawArticle:
@@ -327,7 +174,7 @@ class RawArticle(BaseModel):
         return self
 
 
-REASONS = frozenset({"empty_payload", "not_utf8", "not_json", "not_object", "missing_field",
+INVALID_REASONS = frozenset({"empty_payload", "not_utf8", "not_json", "not_object", "missing_field",
                      "wrong_type", "empty_field", "too_large", "bad_date", "bad_language", "invalid"})
 _TYPE_NAMES = {"string_type": "a string", "dict_type": "an object"}
 
@@ -352,7 +199,7 @@ def _invalid(exc: ValidationError) -> InvalidArticle:
             messages.append(err["msg"])
     first = errors[0]["type"]
     reason = "missing_field" if first == "missing" else "wrong_type" if first.endswith("_type") else first
-    if reason not in REASONS:
+    if reason not in INVALID_REASONS:
         reason = "invalid"
     return InvalidArticle(reason, "; ".join(messages))
 
@@ -401,26 +248,3 @@ def dumps_article(article: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON, the value format on the article topics."""
     return json.dumps(article, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
-
-def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def dlq_record(payload: bytes | None, reason: str, stage: str, error: str, topic: str,
-               partition: int, offset: int) -> dict[str, Any]:
-    """The DLQ contract of DESIGN.md. ``payload_encoding`` lets a replay restore the exact bytes."""
-    payload = payload or b""
-    try:
-        text, encoding = payload.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = base64.b64encode(payload).decode("ascii"), "base64"
-    return {"reason": reason, "stage": stage, "error": error, "payload": text,
-            "payload_encoding": encoding, "topic": topic, "partition": partition, "offset": offset,
-            "failed_at": utc_now_iso()}
-
-
-def dlq_payload_bytes(record: Mapping[str, Any]) -> bytes:
-    """Inverse of ``dlq_record`` for the payload (used by replay)."""
-    if record.get("payload_encoding") == "base64":
-        return base64.b64decode(record["payload"])
-    return str(record.get("payload") or "").encode("utf-8")

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as PromCounter
 from prometheus_client import Gauge, Histogram
 
-from streams.models import utc_now_iso
+from streams.contracts.dates import epoch_from_iso, utc_now_iso
 
 log = logging.getLogger("streams.metrics")
 
@@ -72,10 +72,13 @@ class PipelineMetrics:
         self._dlq[(stage, reason)] += 1
         self.p_dlq.labels(stage, reason).inc()
 
-    def indexed(self, e2e_seconds: list[float]) -> None:
-        self._windows["index"].e2e_s.extend(e2e_seconds)
-        for s in e2e_seconds:
-            self.p_e2e.observe(s)
+    def indexed(self, docs: list[dict]) -> None:
+        """Produce-to-indexed latency of each indexed document (from ``pipeline.ingested_at``)."""
+        now = time.time()
+        for doc in docs:
+            seconds = max(0.0, now - _ingested_epoch(doc))
+            self._windows["index"].e2e_s.append(seconds)
+            self.p_e2e.observe(seconds)
 
     def lag(self, group: str, lags: dict[tuple[str, int], tuple[int, int]]) -> list[dict]:
         """Record lag per (topic, partition) -> (committed, end_offset); return the lag documents."""
@@ -124,3 +127,10 @@ def _percentiles(prefix: str, seconds: list[float]) -> dict[str, float]:
         return round(ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))] * 1000, 2)
 
     return {f"{prefix}_p50_ms": pick(0.50), f"{prefix}_p95_ms": pick(0.95), f"{prefix}_p99_ms": pick(0.99)}
+
+
+def _ingested_epoch(doc: dict) -> float:
+    try:
+        return epoch_from_iso(doc["pipeline"]["ingested_at"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return time.time()  # unknown: counts as 0 s rather than breaking the batch

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from streams.stack.errors import StackError
+from streams.ops.stack.errors import StackError
 
 MARKER = ".complete"
 

@@ -20,9 +20,10 @@ from typing import Any
 
 from kafka.errors import KafkaError
 
-from streams.ingest.producer import ArticleProducer
-from streams.ingest.consumer import read_all
-from streams.models import dlq_payload_bytes
+from streams.contracts.dates import parse_time
+from streams.contracts.dlq import dlq_payload_bytes
+from streams.kafka.consumer import read_all
+from streams.kafka.producer import ArticleProducer
 from streams.settings import KafkaSettings
 
 
@@ -60,22 +61,10 @@ class DlqEntry:
 
 
 def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
     try:
-        dt = datetime.fromisoformat(value.strip())
+        return parse_time(value) if isinstance(value, str) else None
     except ValueError:
         return None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def parse_since(value: str) -> datetime:
-    """An ISO date or datetime (naive = UTC); ``ValueError`` with a readable message."""
-    parsed = _parse_time(value)
-    if parsed is None:
-        raise ValueError(f"--since: expected an ISO-8601 date or datetime such as 2024-05-01 or "
-                         f"2024-05-01T12:00:00Z, got {value!r}")
-    return parsed
 
 
 def _entry(message) -> DlqEntry:

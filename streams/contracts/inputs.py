@@ -2,7 +2,7 @@
 
 Exactly one of ``article`` / ``problem`` is set, so a caller can send every good article and
 still report every rejected one. ``problem`` reads ``"<reason>: <message>"`` with the reason
-codes of ``streams.models`` plus ``not_found``, ``unsupported_format``, ``empty_input`` and
+codes of ``streams.contracts.article`` plus ``not_found``, ``unsupported_format``, ``empty_input`` and
 ``read_error``.
 
 Formats: ``.txt`` (first non-empty line = title, the rest = body, as in ``seeds/``), ``.json``
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from streams.models import InvalidArticle, clean_article, load_json, max_payload_bytes
+from streams.contracts.article import InvalidArticle, clean_article, load_json, max_payload_bytes
 from streams.settings import LimitSettings
 
 EXTENSIONS = (".txt", ".json", ".jsonl")

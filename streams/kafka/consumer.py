@@ -1,4 +1,4 @@
-"""Looking at topics without ever creating one (the CLI checks before it produces or reads).
+"""Reading topics outside any consumer group, without ever creating one (the CLI and tools).
 
 Auto-created topics get the broker's default partition count, and a typo should fail loudly, so
 these helpers only ask for metadata of *all* topics, which never triggers auto-creation.
@@ -11,30 +11,14 @@ import time
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from streams.ingest.producer import KafkaUnavailable
+from streams.kafka.errors import KafkaUnavailable, MissingTopic, unreachable
 from streams.settings import KafkaSettings
-
-
-class MissingTopic(KafkaUnavailable):
-    """The broker answers but the topic does not exist."""
-
-    def __init__(self, topic: str, servers: str):
-        super().__init__(
-            f"topic {topic!r} does not exist on Kafka at {servers}; "
-            "`newsstreams setup` creates the topics"
-        )
-        self.topic = topic
-
-
-def servers(kafka: KafkaSettings) -> list[str]:
-    return [s.strip() for s in kafka.bootstrap_servers.split(",") if s.strip()]
-
 
 def open_consumer(kafka: KafkaSettings, *, timeout_s: float = 10.0, **config) -> KafkaConsumer:
     """A consumer outside any group (no offsets are ever committed) that creates no topics."""
     try:
         return KafkaConsumer(
-            bootstrap_servers=servers(kafka),
+            bootstrap_servers=kafka.servers,
             client_id="newsstreams-cli",
             group_id=None,
             enable_auto_commit=False,
@@ -44,10 +28,7 @@ def open_consumer(kafka: KafkaSettings, *, timeout_s: float = 10.0, **config) ->
             **config,
         )
     except (KafkaError, OSError) as exc:
-        raise KafkaUnavailable(
-            f"cannot reach Kafka at {kafka.bootstrap_servers} within {timeout_s:g} s ({exc}); "
-            "is the broker running? (newsstreams stack up, or set NEWSSTREAMS_KAFKA__BOOTSTRAP_SERVERS)"
-        ) from exc
+        raise unreachable(kafka.bootstrap_servers, timeout_s, exc) from exc
 
 
 def partitions(consumer: KafkaConsumer, topic: str, kafka: KafkaSettings) -> list[TopicPartition]:

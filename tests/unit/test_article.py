@@ -4,15 +4,8 @@ from datetime import datetime
 
 import pytest
 
-from streams.models import (
-    FIELDS,
-    InvalidArticle,
-    clean_article,
-    dlq_payload_bytes,
-    dlq_record,
-    dumps_article,
-    parse_raw,
-)
+from streams.contracts.article import FIELDS, InvalidArticle, clean_article, dumps_article, parse_raw
+from streams.contracts.dlq import dlq_payload_bytes, dlq_record
 from streams.settings import LimitSettings
 
 LIMITS = LimitSettings()

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from streams.app import index_batch
+from streams.worker.delivery import index_documents
 from streams.search import SearchError, TransientSearchError
 from streams.settings import Settings
 
-SETTINGS = Settings().model_copy(update={"worker": Settings().worker.model_copy(
-    update={"retry_backoff_initial_s": 0.01, "retry_backoff_max_s": 0.02})})
+WORKER = Settings().worker.model_copy(update={"retry_backoff_initial_s": 0.01, "retry_backoff_max_s": 0.02})
 
 
 class EngineStandIn:
@@ -38,19 +37,19 @@ def _docs(n: int) -> list[dict]:
 
 def test_too_large_batches_are_split_until_they_fit() -> None:
     engine = EngineStandIn(limit=3)
-    assert asyncio.run(index_batch(engine, _docs(10), SETTINGS)) == []
+    assert asyncio.run(index_documents(engine, _docs(10), WORKER)) == []
     assert sorted(engine.indexed) == sorted(f"d{i}" for i in range(10))
     assert engine.requests == [10, 5, 2, 3, 5, 2, 3]  # halves until each request fits
 
 
 def test_single_oversized_document_becomes_a_doc_error_and_the_rest_is_indexed() -> None:
     engine = EngineStandIn(limit=100, too_big={"d2"})
-    errors = asyncio.run(index_batch(engine, _docs(5), SETTINGS))
-    assert [(e.doc_id, e.status) for e in errors] == [("d2", 413)]
+    errors = asyncio.run(index_documents(engine, _docs(5), WORKER))
+    assert [(e.doc_id, e.status, e.position) for e in errors] == [("d2", 413, 2)]
     assert sorted(engine.indexed) == ["d0", "d1", "d3", "d4"]
 
 
 def test_transient_errors_are_retried_until_accepted() -> None:
     engine = EngineStandIn(limit=100, outages=3)
-    assert asyncio.run(index_batch(engine, _docs(4), SETTINGS)) == []
+    assert asyncio.run(index_documents(engine, _docs(4), WORKER)) == []
     assert engine.requests == [4, 4, 4, 4] and len(engine.indexed) == 4

@@ -14,7 +14,8 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from streams.models import dumps_article
+from streams.contracts.article import dumps_article
+from streams.kafka.errors import KafkaUnavailable, unreachable
 from streams.settings import KafkaSettings
 
 # A 1 MB body (the default limit) plus JSON escapes and meta must fit; the broker checks the
@@ -22,10 +23,6 @@ from streams.settings import KafkaSettings
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 ProgressCallback = Callable[[int, int | None], None]
-
-
-class KafkaUnavailable(RuntimeError):
-    """The broker (or the topic) cannot be reached; the message names the bootstrap servers."""
 
 
 @dataclass
@@ -57,7 +54,7 @@ class ArticleProducer:
         self.connect_timeout_s = connect_timeout_s
         self.delivery_timeout_s = delivery_timeout_s
         config = dict(
-            bootstrap_servers=[s.strip() for s in self.servers.split(",") if s.strip()],
+            bootstrap_servers=self.kafka.servers,
             client_id="newsstreams-ingest",
             acks="all",
             enable_idempotence=True,
@@ -75,10 +72,7 @@ class ArticleProducer:
         try:
             self._producer = KafkaProducer(**config)
         except (KafkaError, OSError) as exc:
-            raise KafkaUnavailable(
-                f"cannot reach Kafka at {self.servers} within {connect_timeout_s:g} s ({exc}); "
-                f"is the broker running? (newsstreams stack up, or set NEWSSTREAMS_KAFKA__BOOTSTRAP_SERVERS)"
-            ) from exc
+            raise unreachable(self.servers, connect_timeout_s, exc) from exc
         # kafka-python 3.0.12 does not pass allow_auto_create_topics on to its cluster metadata,
         # so metadata requests would still create missing topics; set it where it is read.
         metadata_config = getattr(getattr(self._producer, "_metadata", None), "config", None)
@@ -102,7 +96,7 @@ class ArticleProducer:
             ) from exc
 
     def send(self, article: Mapping[str, Any]):
-        """Queue one clean article (see ``streams.models.clean_article``); returns its future."""
+        """Queue one clean article (see ``streams.contracts.article.clean_article``); returns its future."""
         return self._send(self.topic, str(article["id"]).encode("utf-8"), dumps_article(article))
 
     def send_many(

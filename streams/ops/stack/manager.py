@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streams.settings import StackSettings
-from streams.stack.errors import StackError
-from streams.stack.jars import ensure_jars
-from streams.stack.services import MARKER_PROP, Kafka, OpenSearch, Service
+from streams.ops.stack.errors import StackError
+from streams.ops.stack.jars import ensure_jars
+from streams.ops.stack.services import MARKER_PROP, Kafka, OpenSearch, Service
 
 
 @dataclass

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 from streams.settings import StackSettings
-from streams.stack.errors import StackError
+from streams.ops.stack.errors import StackError
 
 # Passed to every JVM we start, so a pid file can be checked against /proc/<pid>/cmdline
 # (a recycled pid never makes us signal someone else's process).

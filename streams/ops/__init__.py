@@ -1,0 +1,1 @@
+"""Operating the pipeline: setup (topics + index), the DLQ tools, dashboards import, the local stack."""

@@ -1,0 +1,104 @@
+r"""The Faust app: two agents joined by a topic.
+
+    articles.raw --enrich--> articles.enriched --index--> search engine
+           \__________________________ articles.dlq <______/
+
+Each agent takes a batch, runs its stage (``stages``, isolated per record by ``delivery.isolated``),
+delivers outputs and dead letters, and only then acknowledges the batch: a crash or SIGKILL replays
+it instead of losing it. Writes are idempotent (``_id`` = article id), which turns at-least-once
+delivery into an exactly-once effect in the index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from functools import partial
+
+import faust
+from faust.types import EventT
+
+from streams.enrich import Enricher
+from streams.search import SearchBackend, make_backend
+from streams.settings import Settings
+from streams.worker import stages
+from streams.worker.delivery import Deliver, index_documents, isolated
+from streams.worker.metrics import PipelineMetrics
+from streams.worker.monitor import add_monitoring
+
+ENVELOPE_BYTES = 64 * 1024  # producer batch overhead and headers below the broker's message limit
+
+
+def create_app(settings: Settings, search: SearchBackend | None = None, enricher: Enricher | None = None) -> faust.App:
+    kafka, worker = settings.kafka, settings.worker
+    app = faust.App(
+        kafka.group_id,  # the app id is the consumer group: more workers with it share partitions
+        broker=[f"kafka://{server}" for server in kafka.servers],
+        web_port=worker.web_port, web_host=worker.web_host or "127.0.0.1", datadir=str(worker.data_dir),
+        producer_acks=-1, producer_max_request_size=kafka.max_message_bytes,
+        producer_max_batch_size=1024 * 1024,  # an enriched article is ~10 KB: not one request per record
+        consumer_auto_offset_reset="earliest", topic_replication_factor=kafka.replication_factor,
+    )
+    raw, enriched, dlq = (app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
+                                    value_serializer="raw")
+                          for name in (kafka.topic_raw, kafka.topic_enriched, kafka.topic_dlq))
+    search = search or make_backend(settings.search)
+    enricher = enricher or Enricher.from_settings(settings)
+    metrics = PipelineMetrics()
+    deliver = Deliver(dlq, worker, metrics, kafka.max_message_bytes)
+    budget = kafka.max_message_bytes - ENVELOPE_BYTES
+    enrich_stage = partial(stages.enrich, limits=settings.limits, enrich_batch=enricher.enrich_batch,
+                           budget_bytes=budget)
+
+    async def enrich_batch(records: Sequence[stages.Record]) -> stages.Outcome:
+        return await asyncio.to_thread(enrich_stage, records)  # CPU work: off the event loop
+
+    async def index_batch(records: Sequence[stages.Record]) -> stages.Outcome:
+        items, dead = await asyncio.to_thread(stages.read_enriched, records)
+        outcome = stages.index_outcome(items, await index_documents(search, [d for _, d in items], worker))
+        outcome.dead += dead
+        return outcome
+
+    @app.agent(raw, name="enrich")
+    async def enrich(stream: faust.StreamT) -> None:
+        async for events in stream.noack_take(worker.enrich_batch_size, within=worker.enrich_batch_wait_s):
+            started = time.monotonic()
+            outcome = await isolated("enrich", as_records(events), enrich_batch, worker)
+            await deliver(outcome, to=enriched)
+            await ack(stream, events)
+            metrics.batch("enrich", len(events), len(outcome.passed), time.monotonic() - started)
+
+    @app.agent(enriched, name="index")
+    async def index(stream: faust.StreamT) -> None:
+        async for events in stream.noack_take(worker.index_batch_size, within=worker.index_batch_wait_s):
+            started = time.monotonic()
+            outcome = await isolated("index", as_records(events), index_batch, worker)
+            await deliver(outcome)
+            await ack(stream, events)
+            metrics.batch("index", len(events), len(outcome.passed), time.monotonic() - started)
+            metrics.indexed(outcome.passed)
+
+    add_monitoring(app, settings, metrics, search)
+    return app
+
+
+def as_records(events: list[EventT]) -> list[stages.Record]:
+    return [stages.Record(e.message.key, e.message.value, e.message.topic, e.message.partition,
+                          e.message.offset, e.message.timestamp) for e in events]
+
+
+async def ack(stream: faust.StreamT, events: list[EventT]) -> None:
+    for event in events:
+        await stream.ack(event)
+
+
+def run_worker(settings: Settings) -> None:
+    """Run the Faust worker until stopped (topics and index must exist: `newsstreams setup`)."""
+    from faust.worker import Worker
+
+    from streams.logs import logging_config
+
+    Worker(create_app(settings), loglevel=settings.log_level.lower(), logging_config=logging_config(settings),
+           quiet=settings.log_format == "json",  # no banner: every line is a JSON object
+           ).execute_from_commandline()

@@ -1,0 +1,192 @@
+"""The worker's stages: plain functions over plain data. No Kafka, no search client, no I/O.
+
+A Kafka message arrives here as a ``Record``; a stage returns an ``Outcome``: the messages for the
+next topic, the dead letters, and the documents it passed on. Anything that belongs to one record
+ends as that record's dead letter; nothing a record contains can make a stage raise for the batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.contracts.article import InvalidArticle, dumps_article, parse_raw
+from streams.contracts.dates import iso_from_epoch, utc_now_iso
+from streams.contracts.dlq import dlq_record
+from streams.enrich import EnrichResult
+from streams.search import DocError
+from streams.settings import LimitSettings
+
+ERROR_CHARS = 2000  # an error text in a dead letter; a traceback of a recursive failure can be huge
+DLQ_ENVELOPE_BYTES = 16 * 1024  # room in a DLQ message for everything but the payload
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One Kafka message as plain data."""
+
+    key: bytes | None
+    value: bytes | None
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float | None = None  # seconds since the epoch (producer or broker time)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    record: Record
+    reason: str
+    stage: str
+    error: str
+    payload: bytes | None = None  # what to keep for replay; None: the record's own value
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    record: Record  # the record it came from, so a refused send can still become its dead letter
+    key: bytes
+    value: bytes
+
+
+@dataclass
+class Outcome:
+    out: list[Output] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+    passed: list[dict] = field(default_factory=list)  # documents passed on (metrics)
+
+    def __iadd__(self, other: Outcome) -> Outcome:
+        self.out += other.out
+        self.dead += other.dead
+        self.passed += other.passed
+        return self
+
+
+def describe_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+
+
+# --- enrich ---------------------------------------------------------------------------------------
+
+
+def validate(records: Sequence[Record], limits: LimitSettings) -> tuple[list[tuple[Record, dict]],
+                                                                        list[DeadLetter]]:
+    """Raw messages → clean articles (stamped ``pipeline.ingested_at``), or dead letters."""
+    good, dead = [], []
+    for record in records:
+        try:
+            article = parse_raw(record.value, limits)
+        except InvalidArticle as exc:
+            dead.append(DeadLetter(record, exc.reason, "validate", exc.error[:ERROR_CHARS]))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a validator bug must cost one record, not the batch
+            dead.append(DeadLetter(record, "invalid", "validate", describe_error(exc)))
+            continue
+        ts = record.timestamp
+        article["pipeline"] = {"ingested_at": iso_from_epoch(ts) if ts else utc_now_iso()}
+        good.append((record, article))
+    return good, dead
+
+
+def enrich(records: Sequence[Record], *, limits: LimitSettings,
+           enrich_batch: Callable[[list[dict]], list[EnrichResult]], budget_bytes: int) -> Outcome:
+    """Validate, enrich as one batch, serialise. A document over ``budget_bytes`` becomes a
+    ``too_large_enriched`` dead letter that keeps the raw payload, so a replay works once the
+    limits are raised."""
+    good, dead = validate(records, limits)
+    outcome = Outcome(dead=dead)
+    results = enrich_batch([article for _, article in good]) if good else []
+    for (record, _), result in zip(good, results, strict=True):
+        if result.error is not None or result.doc is None:
+            outcome.dead.append(DeadLetter(record, "enrich_failed", "enrich",
+                                           describe_error(result.error or ValueError("no document"))))
+            continue
+        try:
+            value = dumps_article(result.doc)
+            key = str(result.doc["id"]).encode("utf-8")
+        except Exception as exc:  # noqa: BLE001 - an unserialisable document is this record's problem
+            outcome.dead.append(DeadLetter(record, "enrich_failed", "enrich", describe_error(exc)))
+            continue
+        if len(value) > budget_bytes:
+            outcome.dead.append(DeadLetter(record, "too_large_enriched", "enrich",
+                                           f"enriched record has {len(value)} bytes, the budget is "
+                                           f"{budget_bytes} ({result.doc.get('entity_count')} entities)"))
+            continue
+        outcome.out.append(Output(record, key, value))
+        outcome.passed.append(result.doc)
+    return outcome
+
+
+# --- index ----------------------------------------------------------------------------------------
+
+
+def read_enriched(records: Sequence[Record]) -> tuple[list[tuple[Record, dict]], list[DeadLetter]]:
+    """Enriched messages → documents with a usable id (a non-empty string; an integer is taken as
+    its decimal string), or ``bad_enriched_record`` dead letters."""
+    good, dead = [], []
+    for record in records:
+        try:
+            doc = json.loads(record.value) if record.value else None
+        except (ValueError, RecursionError, TypeError) as exc:
+            dead.append(DeadLetter(record, "bad_enriched_record", "index", describe_error(exc)))
+            continue
+        problem = _document_problem(doc)
+        if problem:
+            dead.append(DeadLetter(record, "bad_enriched_record", "index", problem))
+            continue
+        if isinstance(doc["id"], int):
+            doc["id"] = str(doc["id"])
+        good.append((record, doc))
+    return good, dead
+
+
+def _document_problem(doc: Any) -> str | None:
+    if not isinstance(doc, dict):
+        return f"expected a JSON object, got {type(doc).__name__}"
+    doc_id = doc.get("id")
+    if isinstance(doc_id, bool) or not isinstance(doc_id, str | int):
+        return f"id must be a string, got {type(doc_id).__name__}"
+    if isinstance(doc_id, str) and not doc_id.strip():
+        return "id is empty"
+    if len(str(doc_id).encode("utf-8")) > 512:
+        return "id is longer than 512 bytes"
+    pipeline = doc.get("pipeline")
+    if pipeline is not None and not isinstance(pipeline, dict):
+        return f"pipeline must be an object, got {type(pipeline).__name__}"
+    return None
+
+
+def index_outcome(items: Sequence[tuple[Record, dict]], rejected: Sequence[DocError]) -> Outcome:
+    """After a bulk request: the documents the engine refused become dead letters, by position."""
+    refused = {err.position: err for err in rejected}
+    outcome = Outcome()
+    for i, (record, doc) in enumerate(items):
+        err = refused.get(i)
+        if err is None:
+            outcome.passed.append(doc)
+        else:
+            outcome.dead.append(DeadLetter(record, f"rejected_{err.status}", "index", err.reason[:ERROR_CHARS]))
+    return outcome
+
+
+# --- dead letters ---------------------------------------------------------------------------------
+
+
+def dead_letter_message(dead: DeadLetter, max_bytes: int) -> tuple[bytes | None, bytes]:
+    """The DLQ message (key, value) of a dead letter, never over ``max_bytes``: a payload that does
+    not fit is cut (``payload_truncated``, with its full length and sha256)."""
+    rec = dead.record
+    payload = (rec.value if dead.payload is None else dead.payload) or b""
+    # An error text may hold lone surrogates (from a hostile payload); they cannot be UTF-8.
+    error = dead.error[:ERROR_CHARS].encode("utf-8", "replace").decode("utf-8")
+    room = max(0, max_bytes - DLQ_ENVELOPE_BYTES)
+    cut = None if len(payload) <= room // 2 else room // 2  # JSON escapes may double the text
+    while True:
+        record = dlq_record(payload, dead.reason, dead.stage, error, rec.topic, rec.partition,
+                            rec.offset, max_payload_bytes=cut)
+        value = json.dumps(record, ensure_ascii=False).encode("utf-8")
+        if len(value) <= max_bytes or cut == 0:
+            return rec.key, value
+        cut = (cut if cut is not None else len(payload)) // 3  # control characters escape to 6 bytes
