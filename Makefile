@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo bench clean
+.PHONY: install lint test demo bench clean
 
 $(STAMP): pyproject.toml
 	@bash scripts/ensure-java-maven.sh
@@ -16,9 +16,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Starts the local stack unless it is already up, runs every test, stops what it started.
-test: install
+# Lint and format check, then: starts the local stack unless it is already up, runs every test,
+# stops what it started.
+test: install lint
 	@bash scripts/with-stack.sh $(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 demo: install
 	@bash scripts/demo.sh

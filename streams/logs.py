@@ -52,20 +52,31 @@ def logging_config(settings: Settings, level: str | None = None) -> dict[str, An
     """A dictConfig for the root logger (the Faust worker; `newsstreams` commands pass WARNING)."""
     formatters = {
         "text": {"format": "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"},
-        "json": {"()": "pythonjsonlogger.json.JsonFormatter",
-                 "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
-                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     }
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"secrets": {"()": RedactSecrets, "secrets": secret_values(settings)}},
         "formatters": {settings.log_format: formatters[settings.log_format]},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": settings.log_format,
-                                "filters": ["secrets"], "stream": "ext://sys.stderr"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": settings.log_format,
+                "filters": ["secrets"],
+                "stream": "ext://sys.stderr",
+            }
+        },
         "root": {"level": (level or settings.log_level).upper(), "handlers": ["stderr"]},
         # The clients log every refused connection (with a traceback) and every request; our own code
         # turns each failure into one clear message, retry event or DLQ record instead.
-        "loggers": {"kafka": {"level": "CRITICAL"}, "opensearch": {"level": "CRITICAL"},
-                    "elastic_transport": {"level": "CRITICAL"}},
+        "loggers": {
+            "kafka": {"level": "CRITICAL"},
+            "opensearch": {"level": "CRITICAL"},
+            "elastic_transport": {"level": "CRITICAL"},
+        },
     }

@@ -10,8 +10,11 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="newsstreams: Kafka -> Faust enrichment -> Elasticsearch/OpenSearch, for news.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="newsstreams: Kafka -> Faust enrichment -> Elasticsearch/OpenSearch, for news.",
+)
 console = Console()
 err = Console(stderr=True)
 

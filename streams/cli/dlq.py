@@ -42,10 +42,14 @@ def _dlq_table(entries: list) -> Table:
     for e in entries:
         rec = e.record or {}
         origin = f"{rec.get('topic', '?')}/{rec.get('partition', '?')}@{rec.get('offset', '?')}"
-        table.add_row(e.failed_at.strftime("%Y-%m-%d %H:%M:%S"), Text(str(rec.get("stage", "-"))),
-                      Text(str(rec.get("reason", "unreadable"))),
-                      Text(_short(rec.get("error") or e.problem, ERROR_CHARS)),
-                      Text(_preview(e.record)), Text(origin if e.record else "-"))
+        table.add_row(
+            e.failed_at.strftime("%Y-%m-%d %H:%M:%S"),
+            Text(str(rec.get("stage", "-"))),
+            Text(str(rec.get("reason", "unreadable"))),
+            Text(_short(rec.get("error") or e.problem, ERROR_CHARS)),
+            Text(_preview(e.record)),
+            Text(origin if e.record else "-"),
+        )
     return table
 
 
@@ -71,8 +75,11 @@ def dlq_show(
     if as_json:
         print_json([e.to_json() for e in shown])
         return
-    say(console, f"{len(entries)} record(s) in {kafka.topic_dlq}"
-         + (f", the newest {len(shown)} below" if len(shown) < len(entries) else ""))
+    say(
+        console,
+        f"{len(entries)} record(s) in {kafka.topic_dlq}"
+        + (f", the newest {len(shown)} below" if len(shown) < len(entries) else ""),
+    )
     if shown:
         console.print(_dlq_table(shown))
 
@@ -102,8 +109,12 @@ def dlq_replay(
     if dry_run or not entries:
         if entries:
             console.print(_dlq_table(entries))
-        say(console, f"would replay {len(entries)} record(s) to {kafka.topic_raw} (dry run)"
-             if dry_run else "no matching records")
+        say(
+            console,
+            f"would replay {len(entries)} record(s) to {kafka.topic_raw} (dry run)"
+            if dry_run
+            else "no matching records",
+        )
         return
     try:
         require_topic(kafka, kafka.topic_raw)
@@ -113,7 +124,10 @@ def dlq_replay(
         fail(str(exc), 2)
     for entry, error in report.failed:
         say(err, ("not replayed ", "bold red"), f"{kafka.topic_dlq}/{entry.partition}@{entry.offset}: {error}")
-    say(console, f"replayed {report.sent} record(s) to {kafka.topic_raw} (index-stage records to the topic they failed on)"
-         + (f", {len(report.failed)} failed" if report.failed else ""))
+    say(
+        console,
+        f"replayed {report.sent} record(s) to {kafka.topic_raw} (index-stage records to the topic they failed on)"
+        + (f", {len(report.failed)} failed" if report.failed else ""),
+    )
     if report.failed:
         raise typer.Exit(1)

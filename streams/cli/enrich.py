@@ -24,18 +24,21 @@ DRY_RUN_BATCH = 64  # articles per nlp.pipe call: output starts before a big dir
 def _log_to_stderr() -> None:
     # Model fallbacks and translation failures are warnings a user tuning the setup should see.
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                            format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
 
 
 @app.command()
 def enrich(
-    paths: Annotated[list[str], typer.Argument(
-        help="Files (.txt, .json, .jsonl), directories (recursive) or - for stdin.", show_default=False)],
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Files (.txt, .json, .jsonl), directories (recursive) or - for stdin.", show_default=False),
+    ],
     compact: Annotated[bool, typer.Option("--compact", help="One JSON document per line (JSONL).")] = False,
     source: Annotated[str | None, typer.Option(help="Source for articles that name none.")] = None,
-    language: Annotated[str | None, typer.Option(
-        help="Language hint (ISO 639-1) for articles that give none; checked against the text.")] = None,
+    language: Annotated[
+        str | None,
+        typer.Option(help="Language hint (ISO 639-1) for articles that give none; checked against the text."),
+    ] = None,
 ) -> None:
     """Enrich articles and print the documents as they would be indexed; no Kafka, no search engine.
 
@@ -44,9 +47,9 @@ def enrich(
     exit 1 if any input was rejected or failed to enrich.
     """
     from streams.cli.produce import _check_language
+    from streams.contracts.inputs import read_inputs
     from streams.enrich import Enricher
     from streams.enrich.translate import TranslatorConfigError
-    from streams.contracts.inputs import read_inputs
 
     _log_to_stderr()
     settings = get_settings()
@@ -73,8 +76,7 @@ def enrich(
         batch.clear()
         return failed
 
-    for origin, article, problem in read_inputs(paths, source=source, language=hint,
-                                                limits=settings.limits):
+    for origin, article, problem in read_inputs(paths, source=source, language=hint, limits=settings.limits):
         if article is None:
             bad += 1
             say(err, ("rejected ", "bold red"), f"{origin}: {problem}")
@@ -146,8 +148,7 @@ def model_rows(settings: Settings) -> list[dict[str, Any]]:
             used = f"{fallback}+gazetteer"
         else:
             used = "blank+gazetteer"
-        rows.append({"language": lang, "package": package, "installed": installed,
-                     "version": version, "used": used})
+        rows.append({"language": lang, "package": package, "installed": installed, "version": version, "used": used})
     return rows
 
 
@@ -168,26 +169,34 @@ def models_list(
     # Plain columns, not a rich table: stays on one line per language in pipes and 80 columns.
     header = ("language", "package", "installed", "version", "used")
     lines = [header] + [
-        (r["language"], r["package"] or "-", "yes" if r["installed"] else "no", r["version"] or "-",
-         r["used"]) for r in rows
+        (r["language"], r["package"] or "-", "yes" if r["installed"] else "no", r["version"] or "-", r["used"])
+        for r in rows
     ]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
     for line in lines:
-        say(console, "  ".join(cell.ljust(w) for cell, w in zip(line, widths)) + "  " + line[-1])
+        say(console, "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=False)) + "  " + line[-1])
 
 
 # Output of a failed `spacy download` -> the reason a user can act on.
 _REASONS = [
-    (re.compile(r"NameResolution|Name or service not known|Temporary failure in name resolution|"
-                r"Max retries exceeded|Failed to establish a new connection|ConnectionError|"
-                r"ProxyError|ConnectTimeout|ReadTimeout|Network is unreachable|SSLError",
-                re.IGNORECASE),
-     "no access to the model host (network)"),
-    (re.compile(r"No compatible package found|No matching distribution|compatib", re.IGNORECASE),
-     "no compatible package for this spaCy version"),
+    (
+        re.compile(
+            r"NameResolution|Name or service not known|Temporary failure in name resolution|"
+            r"Max retries exceeded|Failed to establish a new connection|ConnectionError|"
+            r"ProxyError|ConnectTimeout|ReadTimeout|Network is unreachable|SSLError",
+            re.IGNORECASE,
+        ),
+        "no access to the model host (network)",
+    ),
+    (
+        re.compile(r"No compatible package found|No matching distribution|compatib", re.IGNORECASE),
+        "no compatible package for this spaCy version",
+    ),
     (re.compile(r"No module named pip", re.IGNORECASE), "pip is not available in this environment"),
-    (re.compile(r"Permission denied|EnvironmentError|OSError: \[Errno 13\]", re.IGNORECASE),
-     "no permission to install into this environment"),
+    (
+        re.compile(r"Permission denied|EnvironmentError|OSError: \[Errno 13\]", re.IGNORECASE),
+        "no permission to install into this environment",
+    ),
 ]
 
 
@@ -202,8 +211,9 @@ def download_reason(output: str) -> str:
 def download_model(package: str, timeout_s: float) -> str | None:
     """Run `python -m spacy download`; None on success, else a one-line reason."""
     try:
-        proc = subprocess.run([sys.executable, "-m", "spacy", "download", package],
-                              capture_output=True, text=True, timeout=timeout_s)
+        proc = subprocess.run(
+            [sys.executable, "-m", "spacy", "download", package], capture_output=True, text=True, timeout=timeout_s
+        )
     except subprocess.TimeoutExpired:
         return f"timed out after {timeout_s:g}s"
     if proc.returncode == 0:
@@ -213,9 +223,12 @@ def download_model(package: str, timeout_s: float) -> str | None:
 
 @models_app.command("download")
 def models_download(
-    languages: Annotated[list[str] | None, typer.Argument(
-        help="Languages (e.g. nl en, xx = the fallback model). [default: all configured]",
-        show_default=False)] = None,
+    languages: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Languages (e.g. nl en, xx = the fallback model). [default: all configured]", show_default=False
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Download even if already installed.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds per model.")] = 900.0,
 ) -> None:
@@ -228,9 +241,12 @@ def models_download(
     wanted = [lang.strip().lower() for lang in languages] if languages else list(configured)
     unknown = [lang for lang in wanted if not configured.get(lang)]
     if unknown:
-        fail(f"no model configured for {', '.join(unknown)} (configured: "
-             f"{', '.join(lang for lang, pkg in configured.items() if pkg)}; "
-             "set enrich.models.<lang> in config/settings.toml)", 2)
+        fail(
+            f"no model configured for {', '.join(unknown)} (configured: "
+            f"{', '.join(lang for lang, pkg in configured.items() if pkg)}; "
+            "set enrich.models.<lang> in config/settings.toml)",
+            2,
+        )
     failed = 0
     for package in dict.fromkeys(configured[lang] for lang in wanted):  # each package once
         installed, version = _installed(package)
@@ -245,7 +261,10 @@ def models_download(
             failed += 1
             say(err, ("error: ", "bold red"), f"could not download {package}: {reason}")
     if failed:
-        say(err, "hint: without internet access, install a model wheel with pip, or set "
-                 "enrich.models.<lang> to a model directory; missing models fall back to "
-                 "blank+gazetteer")
+        say(
+            err,
+            "hint: without internet access, install a model wheel with pip, or set "
+            "enrich.models.<lang> to a model directory; missing models fall back to "
+            "blank+gazetteer",
+        )
         raise typer.Exit(1)

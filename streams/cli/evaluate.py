@@ -22,47 +22,88 @@ def _ratio(hits: int, total: int) -> str:
 
 
 def _language_table(report: Any) -> Table:
-    table = Table("lang", "n", "lang ok", "ent P", "ent R", "ent F1", "links ok",
-                  "wrong", "topics ok", box=box.SIMPLE_HEAD, title_justify="left",
-                  title="Per gold language (n articles; ok = right/total; links: of gold QIDs found)")
+    table = Table(
+        "lang",
+        "n",
+        "lang ok",
+        "ent P",
+        "ent R",
+        "ent F1",
+        "links ok",
+        "wrong",
+        "topics ok",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        title="Per gold language (n articles; ok = right/total; links: of gold QIDs found)",
+    )
     last = list(report.by_language)[-1] if report.by_language else None
     for lang, row in [*report.by_language.items(), ("all", report.total)]:
         e, lk = row.entities, row.linking
         table.add_row(
-            lang, str(row.articles), _ratio(row.language.hits, row.language.total),
-            _f(e.precision), _f(e.recall), _f(e.f1), _ratio(lk.correct, lk.found), str(lk.wrong),
-            _ratio(row.topics.hits, row.topics.total), end_section=lang == last,
+            lang,
+            str(row.articles),
+            _ratio(row.language.hits, row.language.total),
+            _f(e.precision),
+            _f(e.recall),
+            _f(e.f1),
+            _ratio(lk.correct, lk.found),
+            str(lk.wrong),
+            _ratio(row.topics.hits, row.topics.total),
+            end_section=lang == last,
         )
     return table
 
 
 def _type_table(report: Any) -> Table:
-    table = Table("type", "gold", "predicted", "correct", "P", "R", "F1", box=box.SIMPLE_HEAD,
-                  title="Entities per type: (text, label) per article", title_justify="left")
+    table = Table(
+        "type",
+        "gold",
+        "predicted",
+        "correct",
+        "P",
+        "R",
+        "F1",
+        box=box.SIMPLE_HEAD,
+        title="Entities per type: (text, label) per article",
+        title_justify="left",
+    )
     for label, prf in report.by_type.items():
-        table.add_row(label, str(prf.gold), str(prf.predicted), str(prf.tp), _f(prf.precision),
-                      _f(prf.recall), _f(prf.f1))
+        table.add_row(
+            label, str(prf.gold), str(prf.predicted), str(prf.tp), _f(prf.precision), _f(prf.recall), _f(prf.f1)
+        )
     micro = report.total.entities
     table.add_section()
-    table.add_row("micro", str(micro.gold), str(micro.predicted), str(micro.tp),
-                  _f(micro.precision), _f(micro.recall), _f(micro.f1))
+    table.add_row(
+        "micro",
+        str(micro.gold),
+        str(micro.predicted),
+        str(micro.tp),
+        _f(micro.precision),
+        _f(micro.recall),
+        _f(micro.f1),
+    )
     return table
 
 
 def _summary(report: Any) -> None:
     t = report.total
     lk = t.linking
-    say(console, ("linking  ", "bold"),
+    say(
+        console,
+        ("linking  ", "bold"),
         f"{lk.gold_with_qid} gold entities with a QID, {lk.found} found; of those {lk.correct} "
         f"linked right (accuracy {_f(lk.accuracy)}), {lk.wrong} linked to another QID, "
         f"{lk.unlinked} unlinked; recall {_f(lk.recall)}. "
-        f"{lk.linked_without_gold_qid} link(s) given to entities the gold leaves without a QID.")
-    say(console, ("topics   ", "bold"),
+        f"{lk.linked_without_gold_qid} link(s) given to entities the gold leaves without a QID.",
+    )
+    say(
+        console,
+        ("topics   ", "bold"),
         f"top-3 contains a gold topic in {t.topics.hits}/{t.topics.total} "
         f"({_f(t.topics.accuracy)}); best topic is gold in {t.topics_top1.hits}/"
-        f"{t.topics_top1.total} ({_f(t.topics_top1.accuracy)}); no topic at all: {t.no_topics}.")
-    say(console, ("language ", "bold"),
-        f"{t.language.hits}/{t.language.total} ({_f(t.language.accuracy)}).")
+        f"{t.topics_top1.total} ({_f(t.topics_top1.accuracy)}); no topic at all: {t.no_topics}.",
+    )
+    say(console, ("language ", "bold"), f"{t.language.hits}/{t.language.total} ({_f(t.language.accuracy)}).")
     for lang, models in report.models.items():
         say(console, ("model    ", "bold"), f"{lang}: {', '.join(models)}")
 
@@ -77,11 +118,9 @@ def _details(report: Any) -> None:
         if c.spurious:
             lines.append("spurious: " + "; ".join(f"{t} {lab}" for t, lab in c.spurious))
         for w in c.wrong_links:
-            lines.append(f"wrong link: {w['text']} -> {', '.join(w['predicted'])} "
-                         f"(gold {w['gold']})")
+            lines.append(f"wrong link: {w['text']} -> {', '.join(w['predicted'])} (gold {w['gold']})")
         if c.gold_topics and not set(c.topics[:3]) & set(c.gold_topics):
-            lines.append(f"topics {', '.join(c.topics) or 'none'} (gold "
-                         f"{', '.join(c.gold_topics)})")
+            lines.append(f"topics {', '.join(c.topics) or 'none'} (gold {', '.join(c.gold_topics)})")
         say(console, (c.name, "bold"), "  ok" if not lines else "")
         for line in lines:
             say(console, "    " + line)
@@ -89,12 +128,14 @@ def _details(report: Any) -> None:
 
 @app.command("eval")
 def eval_command(
-    directory: Annotated[Path, typer.Argument(
-        help="Directory of annotated articles (*.json, see docs/EVALUATION.md).",
-        show_default=False)],
+    directory: Annotated[
+        Path,
+        typer.Argument(help="Directory of annotated articles (*.json, see docs/EVALUATION.md).", show_default=False),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="All figures and per-article results as JSON.")] = False,
-    details: Annotated[bool, typer.Option(
-        "--details", help="Also list each article's misses, spurious entities and wrong links.")] = False,
+    details: Annotated[
+        bool, typer.Option("--details", help="Also list each article's misses, spurious entities and wrong links.")
+    ] = False,
 ) -> None:
     """Run the enrichment over an annotated set and print precision/recall/F1 for entities
     (per language, per type), linking accuracy, topic accuracy, language accuracy and the models used.
@@ -118,8 +159,11 @@ def eval_command(
     if as_json:
         print_json(report.to_dict())
         return
-    say(console, f"{report.total.articles} annotated articles in {directory}; entities match on "
-                 "exact surface text + label, once per article")
+    say(
+        console,
+        f"{report.total.articles} annotated articles in {directory}; entities match on "
+        "exact surface text + label, once per article",
+    )
     console.print(_language_table(report))
     console.print(_type_table(report))
     _summary(report)

@@ -27,18 +27,25 @@ def _languages(value: str | None) -> list[str]:
 
 @gazetteer_app.command("build")
 def gazetteer_build(
-    wikidata_dump: Annotated[str, typer.Option(
-        "--wikidata-dump", help="Wikidata JSON dump (latest-all.json.gz, .bz2 or plain); - = stdin.")],
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Gazetteer file to write [default: <gazetteer_dir>/wikidata.yaml].")] = None,
-    min_sitelinks: Annotated[int, typer.Option(
-        "--min-sitelinks", min=0, help="Keep items with at least this many sitelinks.")] = 20,
-    languages: Annotated[str | None, typer.Option(
-        "--languages", help="Comma-separated label languages [default: enrich.languages].")] = None,
-    extra_classes: Annotated[list[str] | None, typer.Option(
-        "--class", help="Extra P31 class as QID=TYPE (Q11032=ORG); QID= drops a default one.")] = None,
-    progress_every: Annotated[int, typer.Option(
-        "--progress-every", min=1, help="Without a terminal: a progress line every N entities.")] = 1_000_000,
+    wikidata_dump: Annotated[
+        str, typer.Option("--wikidata-dump", help="Wikidata JSON dump (latest-all.json.gz, .bz2 or plain); - = stdin.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Gazetteer file to write [default: <gazetteer_dir>/wikidata.yaml].")
+    ] = None,
+    min_sitelinks: Annotated[
+        int, typer.Option("--min-sitelinks", min=0, help="Keep items with at least this many sitelinks.")
+    ] = 20,
+    languages: Annotated[
+        str | None, typer.Option("--languages", help="Comma-separated label languages [default: enrich.languages].")
+    ] = None,
+    extra_classes: Annotated[
+        list[str] | None,
+        typer.Option("--class", help="Extra P31 class as QID=TYPE (Q11032=ORG); QID= drops a default one."),
+    ] = None,
+    progress_every: Annotated[
+        int, typer.Option("--progress-every", min=1, help="Without a terminal: a progress line every N entities.")
+    ] = 1_000_000,
 ) -> None:
     """Keep humans, organisations and places from a Wikidata dump, with their names per language.
 
@@ -59,13 +66,24 @@ def gazetteer_build(
     if err.is_terminal:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                            TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True)
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
         task = progress.add_task("reading", total=None)
 
         def report(stats: BuildStats) -> None:
-            progress.update(task, total=stats.bytes_total, completed=stats.bytes_read,
-                            description=f"read {stats.read:,}, kept {stats.kept:,} ({stats.rate:,.0f}/s)")
+            progress.update(
+                task,
+                total=stats.bytes_total,
+                completed=stats.bytes_read,
+                description=f"read {stats.read:,}, kept {stats.kept:,} ({stats.rate:,.0f}/s)",
+            )
 
         every = 50_000
     else:
@@ -80,11 +98,25 @@ def gazetteer_build(
     try:
         if progress is not None:
             with progress:
-                stats = build_gazetteer(wikidata_dump, target, languages=langs, min_sitelinks=min_sitelinks,
-                                        classes=classes, on_progress=report, progress_every=every)
+                stats = build_gazetteer(
+                    wikidata_dump,
+                    target,
+                    languages=langs,
+                    min_sitelinks=min_sitelinks,
+                    classes=classes,
+                    on_progress=report,
+                    progress_every=every,
+                )
         else:
-            stats = build_gazetteer(wikidata_dump, target, languages=langs, min_sitelinks=min_sitelinks,
-                                    classes=classes, on_progress=report, progress_every=every)
+            stats = build_gazetteer(
+                wikidata_dump,
+                target,
+                languages=langs,
+                min_sitelinks=min_sitelinks,
+                classes=classes,
+                on_progress=report,
+                progress_every=every,
+            )
     except OSError as exc:  # unreadable dump, bad gzip/bz2 stream, unwritable output
         fail(f"{wikidata_dump}: {exc}")
     say(console, ("wrote ", ""), (str(target), "bold"), f": {stats.summary()}")
@@ -94,10 +126,12 @@ def gazetteer_build(
 
 @gazetteer_app.command("stats")
 def gazetteer_stats(
-    directory: Annotated[Path | None, typer.Option(
-        "--dir", help="Gazetteer directory [default: enrich.gazetteer_dir].")] = None,
-    languages: Annotated[str | None, typer.Option(
-        "--languages", help="Comma-separated languages [default: enrich.languages].")] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Gazetteer directory [default: enrich.gazetteer_dir].")
+    ] = None,
+    languages: Annotated[
+        str | None, typer.Option("--languages", help="Comma-separated languages [default: enrich.languages].")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Entries per type and matchable surface forms per language, as the pipeline loads them."""
@@ -115,9 +149,14 @@ def gazetteer_stats(
         linked[entry.type] += entry.id is not None
     forms = {lang: len(gaz.surfaces(lang)) for lang in langs}
     if as_json:
-        print_json({"directory": str(gaz_dir), "entries": len(gaz),
-                    "types": {t: {"entries": types[t], "with_qid": linked[t]} for t in ENTITY_TYPES},
-                    "surface_forms": forms})
+        print_json(
+            {
+                "directory": str(gaz_dir),
+                "entries": len(gaz),
+                "types": {t: {"entries": types[t], "with_qid": linked[t]} for t in ENTITY_TYPES},
+                "surface_forms": forms,
+            }
+        )
         return
     say(console, f"{len(gaz):,} entries from {gaz_dir} (CLDR territories + YAML)")
     table = Table("type", "entries", "with QID")

@@ -18,10 +18,14 @@ app.add_typer(kibana_app, name="kibana")
 def import_command(
     url: Annotated[str | None, typer.Option(help="Kibana URL (default: kibana.url setting)")] = None,
     space: Annotated[str | None, typer.Option(help="Kibana space (default: kibana.space setting)")] = None,
-    opensearch_dashboards: Annotated[bool, typer.Option(
-        "--opensearch-dashboards", help="import into OpenSearch Dashboards (its own NDJSON)")] = False,
-    file: Annotated[Path | None, typer.Option(
-        help="NDJSON to import (default: config/kibana/ or config/opensearch-dashboards/newsstreams.ndjson)")
+    opensearch_dashboards: Annotated[
+        bool, typer.Option("--opensearch-dashboards", help="import into OpenSearch Dashboards (its own NDJSON)")
+    ] = False,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            help="NDJSON to import (default: config/kibana/ or config/opensearch-dashboards/newsstreams.ndjson)"
+        ),
     ] = None,
 ) -> None:
     """Import the data views and the News and Pipeline dashboards (overwrites: safe to repeat)."""
@@ -39,8 +43,7 @@ def import_command(
     if space is not None and not product.has_spaces:
         fail("OpenSearch Dashboards has no spaces: drop --space", 2)
     try:
-        report = import_saved_objects(settings.kibana, product, search=settings.search, url=url,
-                                      space=space, file=file)
+        report = import_saved_objects(settings.kibana, product, search=settings.search, url=url, space=space, file=file)
     except Unreachable as exc:
         fail(f"{exc} (is it running? set --url or NEWSSTREAMS_KIBANA__URL)", 2)
     except ImportFailed as exc:
@@ -54,11 +57,12 @@ def import_command(
     say(console, f"{where}: {len(report.imported)} saved object(s) from {report.file}")
     for obj in report.imported:
         state = "overwritten" if obj.overwritten else "created"
-        say(console, (f"  {state:<12} ", "green"), f"{obj.type:<14} {obj.id}",
-            (f"  {obj.title}", "dim"))
+        say(console, (f"  {state:<12} ", "green"), f"{obj.type:<14} {obj.id}", (f"  {obj.title}", "dim"))
     for warning in report.warnings:
-        say(err, ("  warning      ", "yellow"), str(warning.get("message", warning)
-                                                    if isinstance(warning, dict) else warning))
+        say(
+            err,
+            ("  warning      ", "yellow"),
+            str(warning.get("message", warning) if isinstance(warning, dict) else warning),
+        )
     for title, link in report.dashboard_links():
         say(console, f"dashboard {title}: {link}")
-

@@ -10,7 +10,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from streams.cli.common import app, console, err, fail, say
 from streams.settings import get_settings
 
-
 PROGRESS_MIN_ARTICLES = 20  # below this a bar would only flicker
 
 
@@ -18,8 +17,7 @@ def _read_articles(paths: list[str], source: str | None, language: str | None) -
     from streams.contracts.inputs import read_inputs
 
     articles, rejected = [], 0
-    for origin, article, problem in read_inputs(paths, source=source, language=language,
-                                                limits=get_settings().limits):
+    for origin, article, problem in read_inputs(paths, source=source, language=language, limits=get_settings().limits):
         if article is None:
             rejected += 1
             say(err, ("rejected ", "bold red"), f"{origin}: {problem}")
@@ -34,9 +32,7 @@ def _send(producer: Any, articles: list) -> Any:
     columns = (TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("send", total=len(articles))
-        return producer.send_many(
-            articles, on_progress=lambda done, _total: progress.update(task, completed=done)
-        )
+        return producer.send_many(articles, on_progress=lambda done, _total: progress.update(task, completed=done))
 
 
 def _check_language(language: str | None) -> str | None:
@@ -50,11 +46,12 @@ def _check_language(language: str | None) -> str | None:
 
 @app.command()
 def produce(
-    paths: Annotated[list[str], typer.Argument(
-        help="Files (.txt, .json, .jsonl), directories (recursive) or - for stdin.", show_default=False)],
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Files (.txt, .json, .jsonl), directories (recursive) or - for stdin.", show_default=False),
+    ],
     source: Annotated[str | None, typer.Option(help="Source for articles that name none, e.g. nos.nl.")] = None,
-    language: Annotated[str | None, typer.Option(
-        help="Language hint (ISO 639-1) for articles that give none.")] = None,
+    language: Annotated[str | None, typer.Option(help="Language hint (ISO 639-1) for articles that give none.")] = None,
     topic: Annotated[str | None, typer.Option(help="Topic to send to. [default: kafka.topic_raw]")] = None,
 ) -> None:
     """Validate articles and send them to Kafka, keyed by article id; waits for every acknowledgement.

@@ -14,7 +14,6 @@ from rich.text import Text
 from streams.cli.common import app, console, fail, print_json, say
 from streams.settings import get_settings
 
-
 TITLE_CHARS = 80
 MAX_DATE_BUCKETS = 10
 
@@ -45,8 +44,14 @@ def _hits_table(result: Any) -> Table:
     table = Table("#", "title / matches", "date", "lang", "entities", "topics", show_lines=True)
     for n, hit in enumerate(result.hits, start=1):
         date = (hit.published_at or "-")[:16].replace("T", " ")
-        table.add_row(str(n), _title_cell(hit), date, hit.language or "-",
-                      Text(", ".join(hit.entities)), Text(", ".join(hit.topics)))
+        table.add_row(
+            str(n),
+            _title_cell(hit),
+            date,
+            hit.language or "-",
+            Text(", ".join(hit.entities)),
+            Text(", ".join(hit.topics)),
+        )
     return table
 
 
@@ -77,11 +82,11 @@ def _search_failure(exc: Exception, alias: str) -> str:
 
 @app.command("search")
 def search_command(
-    query: Annotated[str, typer.Argument(
-        help='Words to find; "a phrase", -exclude, a | b. Empty: filters only.')] = "",
+    query: Annotated[str, typer.Argument(help='Words to find; "a phrase", -exclude, a | b. Empty: filters only.')] = "",
     lang: Annotated[str | None, typer.Option(help="Only this language (ISO 639-1).")] = None,
-    entity: Annotated[str | None, typer.Option(
-        help='An entity: Wikidata QID (Q7747) or name ("Vladimir Putin").')] = None,
+    entity: Annotated[
+        str | None, typer.Option(help='An entity: Wikidata QID (Q7747) or name ("Vladimir Putin").')
+    ] = None,
     topic: Annotated[str | None, typer.Option(help="IPTC code (medtop:11000000) or label (politics).")] = None,
     source: Annotated[str | None, typer.Option(help="Only this source, e.g. nos.nl.")] = None,
     since: Annotated[str | None, typer.Option(help="Published at/after (ISO date or datetime).")] = None,
@@ -95,8 +100,18 @@ def search_command(
 
     settings = get_settings().search
     try:
-        result = search(query, lang=lang, entity=entity, topic=topic, source=source, since=since,
-                        until=until, limit=limit, facets=facets, settings=settings)
+        result = search(
+            query,
+            lang=lang,
+            entity=entity,
+            topic=topic,
+            source=source,
+            since=since,
+            until=until,
+            limit=limit,
+            facets=facets,
+            settings=settings,
+        )
     except SearchError as exc:  # InvalidQuery and TransientSearchError included
         fail(_search_failure(exc, settings.alias), 2)
     if as_json:

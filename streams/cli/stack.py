@@ -8,12 +8,11 @@ import typer
 from rich.table import Table
 
 from streams.cli.common import app, console, fail
-from streams.settings import get_settings
 from streams.ops.stack import Stack, StackError
+from streams.settings import get_settings
 
 stack_app = typer.Typer(no_args_is_help=True, help="The local Kafka + OpenSearch (no Docker needed).")
 app.add_typer(stack_app, name="stack")
-
 
 
 def _stack() -> Stack:
@@ -43,8 +42,7 @@ def stack_status() -> None:
     for s in rows:
         colour = {"up": "green", "starting": "yellow", "down": "red"}[s.state]
         mb = lambda v: f"{v:.0f}" if v else "-"  # noqa: E731
-        table.add_row(s.name, f"[{colour}]{s.state}[/]", str(s.pid or "-"), s.address,
-                      mb(s.rss_mb), mb(s.peak_mb))
+        table.add_row(s.name, f"[{colour}]{s.state}[/]", str(s.pid or "-"), s.address, mb(s.rss_mb), mb(s.peak_mb))
     console.print(table)
     if any(s.state != "up" for s in rows):
         raise typer.Exit(3)

@@ -23,8 +23,11 @@ def _setup_all(settings: Settings) -> None:
         fail(f"search engine at {settings.search.url}: {exc}", 2)
     created = f"created {', '.join(report.created)}" if report.created else "all present"
     say(console, f"topics: {', '.join(report.topics)} ({created})")
-    say(console, f"index templates and write aliases {', '.join(repr(a) for a in report.aliases)} ready "
-                 f"({settings.search.backend} at {settings.search.url})")
+    say(
+        console,
+        f"index templates and write aliases {', '.join(repr(a) for a in report.aliases)} ready "
+        f"({settings.search.backend} at {settings.search.url})",
+    )
 
 
 @app.command()
@@ -48,13 +51,16 @@ def worker(
     from streams.worker.app import run_worker
 
     base = get_settings()
-    settings = base.model_copy(update={
-        "kafka": base.kafka.model_copy(update=_given(bootstrap_servers=bootstrap_servers, group_id=group_id)),
-        "search": base.search.model_copy(update=_given(url=search_url, backend=search_backend)),
-        "worker": base.worker.model_copy(update=_given(
-            web_port=web_port, enrich_batch_size=enrich_batch_size, index_batch_size=index_batch_size)),
-        **_given(log_format=log_format),
-    })
+    settings = base.model_copy(
+        update={
+            "kafka": base.kafka.model_copy(update=_given(bootstrap_servers=bootstrap_servers, group_id=group_id)),
+            "search": base.search.model_copy(update=_given(url=search_url, backend=search_backend)),
+            "worker": base.worker.model_copy(
+                update=_given(web_port=web_port, enrich_batch_size=enrich_batch_size, index_batch_size=index_batch_size)
+            ),
+            **_given(log_format=log_format),
+        }
+    )
     if settings.search.backend not in ("opensearch", "elasticsearch"):
         fail("--search-backend must be 'opensearch' or 'elasticsearch'", 2)
     if settings.log_format not in ("text", "json"):

@@ -18,8 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
-from pydantic import model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from streams.contracts.dates import normalise_date
@@ -94,8 +93,9 @@ class RawArticle(BaseModel):
     @classmethod
     def _collect_unknown(cls, data: Any) -> Any:
         if not isinstance(data, Mapping):
-            raise PydanticCustomError("not_object", "an article must be a JSON object, got {kind}",
-                                      {"kind": type(data).__name__})
+            raise PydanticCustomError(
+                "not_object", "an article must be a JSON object, got {kind}", {"kind": type(data).__name__}
+            )
         data = dict(data)
         for name in ("title", "body"):
             if data.get(name) is None:  # null counts as absent, not as a type error
@@ -116,8 +116,7 @@ class RawArticle(BaseModel):
     def _optional(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        value = clean_text(value, single_line=True) if info.field_name == "source" else \
-            strip_controls(value)
+        value = clean_text(value, single_line=True) if info.field_name == "source" else strip_controls(value)
         if not value:
             return None  # "" means "not given"
         if info.field_name == "published_at":
@@ -142,8 +141,9 @@ class RawArticle(BaseModel):
             raise PydanticCustomError("empty_field", "title is empty")
         limit = _limits(info).max_title_chars
         if len(value) > limit:
-            raise PydanticCustomError("too_large", "title has {n} characters, the limit is {limit}",
-                                      {"n": len(value), "limit": limit})
+            raise PydanticCustomError(
+                "too_large", "title has {n} characters, the limit is {limit}", {"n": len(value), "limit": limit}
+            )
         return value
 
     @field_validator("body")
@@ -151,15 +151,17 @@ class RawArticle(BaseModel):
     def _body(cls, value: str, info: ValidationInfo) -> str:
         limit = _limits(info).max_body_bytes
         if len(value) > 2 * limit + PAYLOAD_OVERHEAD_BYTES:  # don't parse megabytes of HTML first
-            raise PydanticCustomError("too_large", "body has {n} characters, the limit is {limit} bytes",
-                                      {"n": len(value), "limit": limit})
+            raise PydanticCustomError(
+                "too_large", "body has {n} characters, the limit is {limit} bytes", {"n": len(value), "limit": limit}
+            )
         value = clean_text(value)
         if not value:
             raise PydanticCustomError("empty_field", "body is empty")
         size = len(value.encode("utf-8"))
         if size > limit:
-            raise PydanticCustomError("too_large", "body has {n} bytes, the limit is {limit}",
-                                      {"n": size, "limit": limit})
+            raise PydanticCustomError(
+                "too_large", "body has {n} bytes, the limit is {limit}", {"n": size, "limit": limit}
+            )
         return value
 
     @field_validator("meta")
@@ -174,14 +176,34 @@ class RawArticle(BaseModel):
         return self
 
 
-INVALID_REASONS = frozenset({"empty_payload", "not_utf8", "not_json", "not_object", "missing_field",
-                     "wrong_type", "empty_field", "too_large", "bad_date", "bad_language", "invalid"})
+INVALID_REASONS = frozenset(
+    {
+        "empty_payload",
+        "not_utf8",
+        "not_json",
+        "not_object",
+        "missing_field",
+        "wrong_type",
+        "empty_field",
+        "too_large",
+        "bad_date",
+        "bad_language",
+        "invalid",
+    }
+)
 _TYPE_NAMES = {"string_type": "a string", "dict_type": "an object"}
 
 
 def _json_kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-             float: "a number", type(None): "null"}
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -224,8 +246,11 @@ def load_json(value: bytes | None, limits: LimitSettings | None = None, *, check
     if not value:
         raise InvalidArticle("empty_payload", "the message has no value")
     if check_size and len(value) > max_payload_bytes(limits):
-        raise InvalidArticle("too_large", f"payload has {len(value)} bytes, the limit is "
-                             f"{max_payload_bytes(limits)} (body limit {limits.max_body_bytes})")
+        raise InvalidArticle(
+            "too_large",
+            f"payload has {len(value)} bytes, the limit is "
+            f"{max_payload_bytes(limits)} (body limit {limits.max_body_bytes})",
+        )
     try:
         text = value.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -247,4 +272,3 @@ def parse_raw(value: bytes | None, limits: LimitSettings | None = None) -> dict[
 def dumps_article(article: Mapping[str, Any]) -> bytes:
     """Compact UTF-8 JSON, the value format on the article topics."""
     return json.dumps(article, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-

@@ -20,8 +20,9 @@ def parse_time(value: str) -> datetime:
         try:
             dt = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
-            raise ValueError(f"expected an ISO-8601 date or datetime such as 2024-05-01 or "
-                             f"2024-05-01T12:00:00Z, got {value!r}") from None
+            raise ValueError(
+                f"expected an ISO-8601 date or datetime such as 2024-05-01 or 2024-05-01T12:00:00Z, got {value!r}"
+            ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     try:
@@ -58,4 +59,3 @@ def iso_from_epoch(seconds: float) -> str:
 
 def epoch_from_iso(value: str) -> float:
     return parse_time(value).timestamp()
-

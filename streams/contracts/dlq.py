@@ -45,8 +45,17 @@ def describe(reason: str) -> str:
     return "unknown reason"
 
 
-def dlq_record(payload: bytes | None, reason: str, stage: str, error: str, topic: str,
-               partition: int, offset: int, *, max_payload_bytes: int | None = None) -> dict[str, Any]:
+def dlq_record(
+    payload: bytes | None,
+    reason: str,
+    stage: str,
+    error: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    *,
+    max_payload_bytes: int | None = None,
+) -> dict[str, Any]:
     """The DLQ contract of DESIGN.md. ``payload_encoding`` lets a replay restore the exact bytes.
 
     A payload over ``max_payload_bytes`` is cut (``payload_truncated``), with its full length and
@@ -54,19 +63,31 @@ def dlq_record(payload: bytes | None, reason: str, stage: str, error: str, topic
     payload = payload or b""
     extra: dict[str, Any] = {}
     if max_payload_bytes is not None and len(payload) > max_payload_bytes:
-        extra = {"payload_truncated": True, "payload_bytes": len(payload),
-                 "payload_sha256": hashlib.sha256(payload).hexdigest()}
+        extra = {
+            "payload_truncated": True,
+            "payload_bytes": len(payload),
+            "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        }
         payload = payload[:max_payload_bytes]
     try:
         text, encoding = payload.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         if extra and exc.start >= len(payload) - 3:  # the cut split a character
-            text, encoding = payload[:exc.start].decode("utf-8"), "utf-8"
+            text, encoding = payload[: exc.start].decode("utf-8"), "utf-8"
         else:
             text, encoding = base64.b64encode(payload).decode("ascii"), "base64"
-    return {"reason": reason, "stage": stage, "error": error, "payload": text,
-            "payload_encoding": encoding, "topic": topic, "partition": partition, "offset": offset,
-            "failed_at": utc_now_iso(), **extra}
+    return {
+        "reason": reason,
+        "stage": stage,
+        "error": error,
+        "payload": text,
+        "payload_encoding": encoding,
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "failed_at": utc_now_iso(),
+        **extra,
+    }
 
 
 def dlq_payload_bytes(record: Mapping[str, Any]) -> bytes:

@@ -58,7 +58,7 @@ class _Reader:
         if first is None:
             yield origin, None, "empty_input: no text"
             return
-        yield self.article(origin, {"title": lines[first], "body": "\n".join(lines[first + 1:])})
+        yield self.article(origin, {"title": lines[first], "body": "\n".join(lines[first + 1 :])})
 
     def json(self, origin: str, raw: bytes) -> Iterator[Result]:
         try:
@@ -145,8 +145,9 @@ def walk(directory: Path) -> list[Path]:
     found = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found += [Path(root, name) for name in files
-                  if not name.startswith(".") and Path(name).suffix.lower() in EXTENSIONS]
+        found += [
+            Path(root, name) for name in files if not name.startswith(".") and Path(name).suffix.lower() in EXTENSIONS
+        ]
     return sorted(found, key=lambda p: p.relative_to(directory).parts)
 
 

@@ -17,8 +17,7 @@ _LOOKS_LIKE_HTML = re.compile(
     r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|<!--"
     r"|&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});"
 )
-_NEWLINES = str.maketrans({"\r": "\n", "\x0b": "\n", "\x0c": "\n", "\x85": "\n", "\u2028": "\n",
-                           "\u2029": "\n\n"})
+_NEWLINES = str.maketrans({"\r": "\n", "\x0b": "\n", "\x0c": "\n", "\x85": "\n", "\u2028": "\n", "\u2029": "\n\n"})
 # C0/C1 controls except \t and \n, lone surrogates (JSON "\ud800" escapes) and the BOM.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -101,7 +100,6 @@ def clean_text(value: str, *, single_line: bool = False) -> str:
     value = _HSPACE.sub(" ", value)
     lines = [line.strip() for line in value.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
 
 
 def without_surrogates(value: Any) -> Any:

@@ -3,6 +3,6 @@
 ``Enricher(settings).enrich_batch(articles)`` is the entry point; see ``pipeline``.
 """
 
-from streams.enrich.pipeline import EnrichResult, Enricher
+from streams.enrich.pipeline import Enricher, EnrichResult
 
 __all__ = ["EnrichResult", "Enricher"]

@@ -50,20 +50,48 @@ RULER_NAME = "gazetteer"
 
 # Model label -> our label; None = not an entity for us (numbers, dates).
 LABELS: dict[str, str | None] = {
-    "PER": "PER", "PERSON": "PER", "persName": "PER",
-    "LOC": "LOC", "GPE": "LOC", "FAC": "LOC", "placeName": "LOC", "geogName": "LOC",
-    "ORG": "ORG", "orgName": "ORG",
+    "PER": "PER",
+    "PERSON": "PER",
+    "persName": "PER",
+    "LOC": "LOC",
+    "GPE": "LOC",
+    "FAC": "LOC",
+    "placeName": "LOC",
+    "geogName": "LOC",
+    "ORG": "ORG",
+    "orgName": "ORG",
     # NORP (nationalities, religious and political groups) is a group, not a place: MISC.
-    "MISC": "MISC", "NORP": "MISC", "EVENT": "MISC", "PRODUCT": "MISC", "WORK_OF_ART": "MISC",
-    "LAW": "MISC", "LANGUAGE": "MISC",
-    "DATE": None, "TIME": None, "PERCENT": None, "MONEY": None, "QUANTITY": None,
-    "ORDINAL": None, "CARDINAL": None, "date": None, "time": None,
+    "MISC": "MISC",
+    "NORP": "MISC",
+    "EVENT": "MISC",
+    "PRODUCT": "MISC",
+    "WORK_OF_ART": "MISC",
+    "LAW": "MISC",
+    "LANGUAGE": "MISC",
+    "DATE": None,
+    "TIME": None,
+    "PERCENT": None,
+    "MONEY": None,
+    "QUANTITY": None,
+    "ORDINAL": None,
+    "CARDINAL": None,
+    "date": None,
+    "time": None,
 }
 
 # Components a trained pipeline runs that NER does not need.
 _NOT_FOR_NER = {
-    "parser", "tagger", "morphologizer", "lemmatizer", "trainable_lemmatizer", "attribute_ruler",
-    "senter", "sentencizer", "textcat", "textcat_multilabel", "spancat",
+    "parser",
+    "tagger",
+    "morphologizer",
+    "lemmatizer",
+    "trainable_lemmatizer",
+    "attribute_ruler",
+    "senter",
+    "sentencizer",
+    "textcat",
+    "textcat_multilabel",
+    "spancat",
 }
 
 # A hyphen after an all-caps word (>= 2 capitals) and before a letter: "NAVO-lid" -> NAVO - lid.
@@ -88,9 +116,7 @@ class Mention:
 
 def merge_mentions(mentions: Iterable[Mention]) -> list[Mention]:
     """Non-overlapping mentions in text order: longer spans first, gazetteer first on ties."""
-    ranked = sorted(
-        mentions, key=lambda m: (-(m.end - m.start), m.source != "gazetteer", m.start)
-    )
+    ranked = sorted(mentions, key=lambda m: (-(m.end - m.start), m.source != "gazetteer", m.start))
     if not ranked:
         return []
     taken = bytearray(max(m.end for m in ranked))
@@ -149,7 +175,7 @@ def _load_base(lang: str, candidates: Iterable[str | None]) -> tuple[Language, s
             continue
         try:
             nlp = spacy.load(name)
-        except Exception as exc:  # a broken install must not stop the worker: fall through
+        except Exception as exc:  # noqa: BLE001 - a broken install must not stop the worker: fall through
             log.warning("spaCy model %r failed to load (%s); trying the next option", name, exc)
             continue
         for pipe in nlp.pipe_names:
@@ -189,7 +215,9 @@ def build_pipeline(
         log.warning(
             "no trained spaCy model for %r (tried %s); using spacy.blank(%r) + gazetteer: "
             "only gazetteer entities will be found",
-            lang, [m for m in (model, fallback_model) if m] or "none", lang,
+            lang,
+            [m for m in (model, fallback_model) if m] or "none",
+            lang,
         )
     surfaces = gazetteer.surfaces(lang)
     tune_tokenizer(nlp, surfaces)

@@ -113,14 +113,17 @@ def parse_case(data: Any, name: str = "<case>") -> Case:
             raise bad(f"{where}: {text!r} occurs in neither the title nor the body")
         if "field" in raw or "start" in raw or "end" in raw:  # optional offsets: must be right
             f, start, end = raw.get("field"), raw.get("start"), raw.get("end")
-            if f not in FIELDS or not isinstance(start, int) or not isinstance(end, int) \
-                    or article[f][start:end] != text:
+            if (
+                f not in FIELDS
+                or not isinstance(start, int)
+                or not isinstance(end, int)
+                or article[f][start:end] != text
+            ):
                 raise bad(f"{where}: offsets {f}[{start}:{end}] do not give {text!r}")
         key = (norm_text(text), label)
         previous = entities.get(key)
         if previous is not None and previous.id != qid:
-            raise bad(f"{where}: {text!r} ({label}) is annotated with two ids, "
-                      f"{previous.id!r} and {qid!r}")
+            raise bad(f"{where}: {text!r} ({label}) is annotated with two ids, {previous.id!r} and {qid!r}")
         entities[key] = GoldEntity(key[0], label, qid)
 
     topics_raw = gold.get("topics") or []
@@ -194,9 +197,16 @@ class PRF:
         return 2 * self.tp / denominator if denominator else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"gold": self.gold, "predicted": self.predicted, "tp": self.tp, "fp": self.fp,
-                "fn": self.fn, "precision": _r(self.precision), "recall": _r(self.recall),
-                "f1": _r(self.f1)}
+        return {
+            "gold": self.gold,
+            "predicted": self.predicted,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": _r(self.precision),
+            "recall": _r(self.recall),
+            "f1": _r(self.f1),
+        }
 
 
 @dataclass
@@ -221,10 +231,16 @@ class Linking:
         return self.correct / self.gold_with_qid if self.gold_with_qid else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"gold_with_qid": self.gold_with_qid, "found": self.found, "correct": self.correct,
-                "wrong": self.wrong, "unlinked": self.unlinked,
-                "linked_without_gold_qid": self.linked_without_gold_qid,
-                "accuracy": _r(self.accuracy), "recall": _r(self.recall)}
+        return {
+            "gold_with_qid": self.gold_with_qid,
+            "found": self.found,
+            "correct": self.correct,
+            "wrong": self.wrong,
+            "unlinked": self.unlinked,
+            "linked_without_gold_qid": self.linked_without_gold_qid,
+            "accuracy": _r(self.accuracy),
+            "recall": _r(self.recall),
+        }
 
 
 @dataclass
@@ -258,10 +274,16 @@ class LanguageRow:
     models: Counter = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"articles": self.articles, "entities": self.entities.to_dict(),
-                "linking": self.linking.to_dict(), "topics": self.topics.to_dict(),
-                "topics_top1": self.topics_top1.to_dict(), "no_topics": self.no_topics,
-                "language": self.language.to_dict(), "models": dict(self.models)}
+        return {
+            "articles": self.articles,
+            "entities": self.entities.to_dict(),
+            "linking": self.linking.to_dict(),
+            "topics": self.topics.to_dict(),
+            "topics_top1": self.topics_top1.to_dict(),
+            "no_topics": self.no_topics,
+            "language": self.language.to_dict(),
+            "models": dict(self.models),
+        }
 
 
 @dataclass
@@ -279,12 +301,18 @@ class CaseResult:
     topics: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "id": self.id, "gold_language": self.gold_language,
-                "language": self.language, "model": self.model,
-                "missed": [list(x) for x in self.missed],
-                "spurious": [list(x) for x in self.spurious],
-                "wrong_links": self.wrong_links, "gold_topics": self.gold_topics,
-                "topics": self.topics}
+        return {
+            "name": self.name,
+            "id": self.id,
+            "gold_language": self.gold_language,
+            "language": self.language,
+            "model": self.model,
+            "missed": [list(x) for x in self.missed],
+            "spurious": [list(x) for x in self.spurious],
+            "wrong_links": self.wrong_links,
+            "gold_topics": self.gold_topics,
+            "topics": self.topics,
+        }
 
 
 @dataclass
@@ -303,15 +331,20 @@ class Report:
                 "by_type": {t: p.to_dict() for t, p in self.by_type.items()},
                 "by_language": {k: r.entities.to_dict() for k, r in self.by_language.items()},
             },
-            "linking": {**self.total.linking.to_dict(),
-                        "by_language": {k: r.linking.to_dict()
-                                        for k, r in self.by_language.items()}},
-            "topics": {**self.total.topics.to_dict(), "top1": self.total.topics_top1.to_dict(),
-                       "no_topics": self.total.no_topics,
-                       "by_language": {k: r.topics.to_dict() for k, r in self.by_language.items()}},
-            "language": {**self.total.language.to_dict(),
-                         "by_language": {k: r.language.to_dict()
-                                         for k, r in self.by_language.items()}},
+            "linking": {
+                **self.total.linking.to_dict(),
+                "by_language": {k: r.linking.to_dict() for k, r in self.by_language.items()},
+            },
+            "topics": {
+                **self.total.topics.to_dict(),
+                "top1": self.total.topics_top1.to_dict(),
+                "no_topics": self.total.no_topics,
+                "by_language": {k: r.topics.to_dict() for k, r in self.by_language.items()},
+            },
+            "language": {
+                **self.total.language.to_dict(),
+                "by_language": {k: r.language.to_dict() for k, r in self.by_language.items()},
+            },
             "models": self.models,
             "by_language": {k: r.to_dict() for k, r in self.by_language.items()},
             "cases": [c.to_dict() for c in self.cases],
@@ -326,8 +359,9 @@ def _predicted_entities(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [e for e in doc.get("entities") or [] if isinstance(e, Mapping) and e.get("text")]
 
 
-def link_case(gold: Iterable[GoldEntity], predicted: Iterable[Mapping[str, Any]]
-              ) -> tuple[Linking, list[dict[str, Any]]]:
+def link_case(
+    gold: Iterable[GoldEntity], predicted: Iterable[Mapping[str, Any]]
+) -> tuple[Linking, list[dict[str, Any]]]:
     """Linking counts of one article, and its wrong links (see the module docstring)."""
     ids_by_text: dict[str, set[str]] = defaultdict(set)
     seen_texts: set[str] = set()
@@ -378,9 +412,11 @@ def evaluate(cases: Sequence[Case], docs: Sequence[Mapping[str, Any]]) -> Report
             r.articles += 1
             r.entities.add(len(tp), len(fp), len(fn))
         for label, prf in by_type.items():
-            prf.add(sum(1 for _, lab in tp if lab == label),
-                    sum(1 for _, lab in fp if lab == label),
-                    sum(1 for _, lab in fn if lab == label))
+            prf.add(
+                sum(1 for _, lab in tp if lab == label),
+                sum(1 for _, lab in fp if lab == label),
+                sum(1 for _, lab in fn if lab == label),
+            )
         for _, label in fp:  # a label outside PER/LOC/ORG/MISC still counts against precision
             if label not in by_type:
                 by_type.setdefault(label, PRF()).add(0, 1, 0)
@@ -409,11 +445,21 @@ def evaluate(cases: Sequence[Case], docs: Sequence[Mapping[str, Any]]) -> Report
             total.models[model] += 1
             models[str(detected)][model] += 1
 
-        results.append(CaseResult(
-            name=case.name, id=case.article.get("id"), gold_language=case.language,
-            language=detected, model=model, missed=sorted(fn), spurious=sorted(fp),
-            linking=linking, wrong_links=wrong, gold_topics=list(case.topics), topics=topics,
-        ))
+        results.append(
+            CaseResult(
+                name=case.name,
+                id=case.article.get("id"),
+                gold_language=case.language,
+                language=detected,
+                model=model,
+                missed=sorted(fn),
+                spurious=sorted(fp),
+                linking=linking,
+                wrong_links=wrong,
+                gold_topics=list(case.topics),
+                topics=topics,
+            )
+        )
     return Report(
         total=total,
         by_language=dict(sorted(by_language.items())),
@@ -421,4 +467,3 @@ def evaluate(cases: Sequence[Case], docs: Sequence[Mapping[str, Any]]) -> Report
         models={lang: sorted(c) for lang, c in sorted(models.items())},
         cases=results,
     )
-

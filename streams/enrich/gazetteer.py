@@ -114,9 +114,7 @@ class _Draft:
 class Gazetteer:
     """Entries plus, per language, the unambiguous surface-form -> key table."""
 
-    def __init__(
-        self, drafts: Iterable[_Draft], exclude: Mapping[str, Iterable[str]] | None = None
-    ):
+    def __init__(self, drafts: Iterable[_Draft], exclude: Mapping[str, Iterable[str]] | None = None):
         drafts = list(drafts)
         self.entries: dict[str, Entry] = {d.key: d.freeze() for d in drafts}
         self._priorities = {d.key: d.aliases for d in drafts}
@@ -158,9 +156,7 @@ class Gazetteer:
             langs = list(by_lang) if lang == XX else [lang, ALL]
             for alias_lang in langs:
                 genitive = entry.type in ("PER", "LOC") and (
-                    (alias_lang in _GENITIVE_LANGS or alias_lang == ALL)
-                    if lang == XX
-                    else lang in _GENITIVE_LANGS
+                    (alias_lang in _GENITIVE_LANGS or alias_lang == ALL) if lang == XX else lang in _GENITIVE_LANGS
                 )
                 for surface, priority in by_lang.get(alias_lang, {}).items():
                     forms = [(surface, priority)]
@@ -197,7 +193,7 @@ def _genitives(surface: str) -> list[str]:
 
 
 def _territory_forms(name: str) -> list[str]:
-    """"Myanmar (Birma)" -> ["Myanmar (Birma)", "Myanmar", "Birma"]."""
+    """ "Myanmar (Birma)" -> ["Myanmar (Birma)", "Myanmar", "Birma"]."""
     forms = [name]
     m = _PARENTHESISED.match(name)
     if m:
@@ -220,9 +216,7 @@ def _check(entry: Mapping, where: str) -> tuple[str | None, str]:
     return qid, etype
 
 
-def _add_aliases(
-    draft: _Draft, aliases: Mapping | None, where: str, priority: int = _CURATED
-) -> None:
+def _add_aliases(draft: _Draft, aliases: Mapping | None, where: str, priority: int = _CURATED) -> None:
     for lang, forms in (aliases or {}).items():
         if isinstance(forms, str):
             forms = [forms]
@@ -256,7 +250,7 @@ def load_gazetteer(
     docs.sort(key=lambda doc: bool(doc[1].get("generated")))
 
     territory_cfg: dict[str, dict] = {}
-    for fname, doc in docs:
+    for _fname, doc in docs:
         for code, cfg in (doc.get("territories") or {}).items():
             territory_cfg.setdefault(str(code), {}).update(cfg or {})
 
@@ -333,7 +327,7 @@ def _add_city_names(draft: _Draft, timezone: str, languages: list[str]) -> None:
     for lang in languages:
         try:
             city = get_timezone_location(timezone, locale=lang, return_city=True)
-        except Exception as exc:  # unknown zone or locale: the curated aliases still apply
+        except Exception as exc:  # noqa: BLE001 - unknown zone or locale: the curated aliases still apply
             log.debug("gazetteer: no city name for %s in %s: %s", timezone, lang, exc)
             continue
         draft.add(lang, city, _CLDR)

@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import streams
+from streams.contracts.dates import utc_now_iso
 from streams.enrich.entities import EntityPipeline, Mention, build_pipeline, pipeline_language
 from streams.enrich.gazetteer import XX, Gazetteer, load_gazetteer
 from streams.enrich.language import UND, LanguageDetector
 from streams.enrich.topics import TopicScorer
-from streams.contracts.dates import utc_now_iso
 from streams.settings import CONFIG_DIR, EnrichSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -105,15 +105,16 @@ class Enricher:
         started = time.perf_counter()
         model = self.settings.models.get(key)
         try:
-            pipe = build_pipeline(
-                key, self.gazetteer, model=model, fallback_model=self.settings.fallback_model
-            )
+            pipe = build_pipeline(key, self.gazetteer, model=model, fallback_model=self.settings.fallback_model)
         except ImportError:  # spaCy has no language class for this code: use multi-language
             log.warning("spaCy has no language %r; using the multi-language pipeline", key)
             pipe = self.pipeline(XX) if key != XX else build_pipeline(XX, self.gazetteer)
         log.info(
             "entity pipeline %s: %s, %d gazetteer patterns, built in %.2fs",
-            key, pipe.ner_model, len(self.gazetteer.surfaces(key)), time.perf_counter() - started,
+            key,
+            pipe.ner_model,
+            len(self.gazetteer.surfaces(key)),
+            time.perf_counter() - started,
         )
         return pipe
 
@@ -179,13 +180,10 @@ class Enricher:
         for i, article in enumerate(articles):
             text, body_start, lang, conf = prepared[i]
             doc, pipe = docs[i], pipes[i]
-            out.append(
-                self._document(article, text, doc, pipe, lang, conf, body_start, enriched_at)
-            )
+            out.append(self._document(article, text, doc, pipe, lang, conf, body_start, enriched_at))
         return out
 
-    def _document(self, article, text, doc, pipe: EntityPipeline, lang, conf, body_start,
-                  enriched_at):
+    def _document(self, article, text, doc, pipe: EntityPipeline, lang, conf, body_start, enriched_at):
         title_len = body_start - len(SEPARATOR)
         mentions = pipe.mentions(doc, text)
         entities = [self._entity(m, text, title_len, body_start) for m in mentions]
@@ -202,8 +200,7 @@ class Enricher:
         for key in dict.fromkeys(m.key for m in mentions if m.key):
             entry = self.gazetteer.get(key)
             if entry is not None:
-                signals.append([entry.key, *([entry.id] if entry.id else [])]
-                               + [f"tag:{t}" for t in entry.tags])
+                signals.append([entry.key, *([entry.id] if entry.id else [])] + [f"tag:{t}" for t in entry.tags])
         topics = self.topics.score(lang, tokens, title_tokens=title_tokens, entity_signals=signals)
 
         result = copy.deepcopy(dict(article))
@@ -221,7 +218,7 @@ class Enricher:
             # Translation hook: a failure must never block indexing (the Translator records it).
             try:
                 result["translations"] = self.translate(article, result) or {}
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a translator never blocks indexing
                 log.warning("translation failed for %s: %s", article.get("id"), exc)
         pipeline = dict(article.get("pipeline") or {})
         pipeline.update(

@@ -146,9 +146,7 @@ class TopicScorer:
         self.title_weight = title_weight
 
     @classmethod
-    def load(
-        cls, directory: Path | str, languages: Iterable[str] | None = None, **kw
-    ) -> TopicScorer:
+    def load(cls, directory: Path | str, languages: Iterable[str] | None = None, **kw) -> TopicScorer:
         directory = Path(directory)
         wanted = set(languages) if languages is not None else None
         lexicons = {}
@@ -201,9 +199,7 @@ class TopicScorer:
             for code, weight in best.items():
                 evidence[code] += weight
         scale = 1.0 + n / 100.0
-        scored = [
-            (code, 1.0 - math.exp(-ev / scale)) for code, ev in evidence.items() if ev > 0
-        ]
+        scored = [(code, 1.0 - math.exp(-ev / scale)) for code, ev in evidence.items() if ev > 0]
         scored.sort(key=lambda cs: (-cs[1], cs[0]))
         return [
             {"code": code, "label": IPTC_TOP_LEVEL[code], "score": round(score, 3)}

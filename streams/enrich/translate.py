@@ -120,17 +120,19 @@ class LibreTranslate:
         except requests.Timeout:  # before ConnectionError: ConnectTimeout is both
             raise TimeoutError from None
         except requests.ConnectionError:
-            raise TranslationFailed(
-                f"cannot connect to {self.host}", kind="connection", transient=True) from None
+            raise TranslationFailed(f"cannot connect to {self.host}", kind="connection", transient=True) from None
         except requests.RequestException as exc:
             raise TranslationFailed(f"request failed: {type(exc).__name__}", kind="request") from None
         if resp.status_code != 200:
             status = resp.status_code
             transient = status in (408, 429) or status >= 500
             detail = _error_detail(resp)
-            raise TranslationFailed(f"HTTP {status}" + (f": {detail}" if detail else ""),
-                                    kind=f"HTTP {status}", transient=transient,
-                                    rejected=not transient)
+            raise TranslationFailed(
+                f"HTTP {status}" + (f": {detail}" if detail else ""),
+                kind=f"HTTP {status}",
+                transient=transient,
+                rejected=not transient,
+            )
         try:
             translated = resp.json()["translatedText"]
         except (ValueError, KeyError, TypeError):
@@ -217,7 +219,7 @@ def call_with_deadline(fn: Callable[..., Any], args: tuple, timeout: float) -> A
     def run() -> None:
         try:
             outcome.append((True, fn(*args)))
-        except BaseException as exc:  # handed to the caller
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
             outcome.append((False, exc))
         finally:
             done.set()
@@ -281,8 +283,14 @@ class _Warnings:
 class Translator:
     """``translator(article, enriched) -> {target: entry}``: the Enricher's translation hook."""
 
-    def __init__(self, engine: Engine, settings: TranslateSettings, *, name: str | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        engine: Engine,
+        settings: TranslateSettings,
+        *,
+        name: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.engine = engine
         self.name = name or getattr(engine, "name", None) or type(engine).__name__
         self.settings = settings
@@ -311,7 +319,7 @@ class Translator:
         except TranslationFailed as exc:
             entry["error"] = str(exc)
             self.stats["skipped" if exc.kind == CIRCUIT_OPEN else "failed"] += 1
-        except Exception as exc:  # a bug of ours must not block indexing either
+        except Exception as exc:  # noqa: BLE001 - a bug of ours must not block indexing either
             entry["error"] = self._redact(f"{type(exc).__name__}: {exc}")
             self.stats["failed"] += 1
             self._warn("internal", f"translation via {self.name} failed: {entry['error']}")
@@ -332,10 +340,14 @@ class Translator:
                 self.breaker.success()  # it answered promptly: the service is up
                 self._warn(exc.kind, f"translation via {self.name} refused ({source}->{target}): {exc}")
             elif self.breaker.failure():
-                self._warn(CIRCUIT_OPEN, (
-                    f"translation via {self.name}: circuit open after {self.breaker.failures} "
-                    f"consecutive failures (last: {exc}); skipping translation for "
-                    f"{self.settings.breaker_reset_s:g}s"))
+                self._warn(
+                    CIRCUIT_OPEN,
+                    (
+                        f"translation via {self.name}: circuit open after {self.breaker.failures} "
+                        f"consecutive failures (last: {exc}); skipping translation for "
+                        f"{self.settings.breaker_reset_s:g}s"
+                    ),
+                )
             else:
                 self._warn(exc.kind, f"translation via {self.name} failed: {exc}")
             raise
@@ -354,22 +366,21 @@ class Translator:
 
     def _attempt(self, text: str, source: str, target: str) -> str:
         try:
-            result = call_with_deadline(self.engine.translate, (text, source, target),
-                                        self.settings.timeout_s)
+            result = call_with_deadline(self.engine.translate, (text, source, target), self.settings.timeout_s)
         except TimeoutError:
             raise TranslationFailed(f"timeout after {self.settings.timeout_s}s", kind="timeout") from None
         except TranslationFailed as exc:
-            raise TranslationFailed(self._redact(str(exc)), kind=exc.kind, transient=exc.transient,
-                                    rejected=exc.rejected) from None
+            raise TranslationFailed(
+                self._redact(str(exc)), kind=exc.kind, transient=exc.transient, rejected=exc.rejected
+            ) from None
         except OSError as exc:  # a user engine's connection trouble: retried like a 5xx
-            raise TranslationFailed(self._redact(f"{type(exc).__name__}: {exc}"),
-                                    kind=type(exc).__name__, transient=True) from None
-        except Exception as exc:
-            raise TranslationFailed(self._redact(f"{type(exc).__name__}: {exc}"),
-                                    kind=type(exc).__name__) from None
+            raise TranslationFailed(
+                self._redact(f"{type(exc).__name__}: {exc}"), kind=type(exc).__name__, transient=True
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - a user's translator may raise anything
+            raise TranslationFailed(self._redact(f"{type(exc).__name__}: {exc}"), kind=type(exc).__name__) from None
         if not isinstance(result, str):
-            raise TranslationFailed(f"bad response: {type(result).__name__}, not str",
-                                    kind="bad response")
+            raise TranslationFailed(f"bad response: {type(result).__name__}, not str", kind="bad response")
         return result
 
     def _redact(self, message: str) -> str:
@@ -424,7 +435,13 @@ def make_translator(settings: TranslateSettings) -> Translator | None:
     engine, name = load_engine(settings)
     translator = Translator(engine, settings, name=name)
     where = f"{name} at {engine.host}" if isinstance(engine, LibreTranslate) else name
-    log.info("translation via %s into %s (timeout %gs, %d retries, breaker %d failures / %gs)",
-             where, ",".join(translator.targets), settings.timeout_s, settings.retries,
-             settings.breaker_failures, settings.breaker_reset_s)
+    log.info(
+        "translation via %s into %s (timeout %gs, %d retries, breaker %d failures / %gs)",
+        where,
+        ",".join(translator.targets),
+        settings.timeout_s,
+        settings.retries,
+        settings.breaker_failures,
+        settings.breaker_reset_s,
+    )
     return translator

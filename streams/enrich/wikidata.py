@@ -47,7 +47,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -106,7 +106,7 @@ _OPEN, _CLOSE = ord("{"), ord("}")
 
 MIN_CHARS = 3
 MAX_WORDS = 8
-_BAD_CHARS = set("()[]{}<>|=#@/\\\"“”")
+_BAD_CHARS = set('()[]{}<>|=#@/\\"“”')
 # One-word forms that news text mostly uses as something else, capitalised at a sentence start or
 # as a common noun (months, weekdays, given names that are words). Curated files can still list
 # any of them for an entry where that is safe in a given language.
@@ -184,9 +184,7 @@ def open_dump(path: str | Path) -> Iterator[tuple[IO[bytes], IO[bytes] | None]]:
             yield lines, raw
 
 
-def iter_entities(
-    lines: Iterable[bytes], stats: BuildStats, min_sitelinks: int = 0
-) -> Iterator[dict]:
+def iter_entities(lines: Iterable[bytes], stats: BuildStats, min_sitelinks: int = 0) -> Iterator[dict]:
     """Parsed entities of a dump's lines; malformed lines are counted in ``stats`` and skipped."""
     # Lines are ~10 kB on average: no copies (strip, slices) before the pre-check says "parse".
     for line in lines:
@@ -233,9 +231,7 @@ def instance_classes(entity: Mapping) -> list[str]:
             continue
         value = ((claim.get("mainsnak") or {}).get("datavalue") or {}).get("value")
         if isinstance(value, dict):
-            qid = value.get("id") or (
-                f"Q{value['numeric-id']}" if value.get("numeric-id") is not None else None
-            )
+            qid = value.get("id") or (f"Q{value['numeric-id']}" if value.get("numeric-id") is not None else None)
             if qid:
                 out.append(str(qid))
     return out
@@ -264,9 +260,7 @@ def _surnames(labels: Iterable[str]) -> set[str]:
     return {label.split()[-1] for label in labels if " " in label}
 
 
-def entity_forms(
-    entity: Mapping, languages: Iterable[str], *, person: bool = False
-) -> dict[str, list[str]]:
+def entity_forms(entity: Mapping, languages: Iterable[str], *, person: bool = False) -> dict[str, list[str]]:
     """``{lang|all: [forms]}``: labels first, then aliases; ``mul`` -> ``all``."""
     labels = entity.get("labels") or {}
     aliases = entity.get("aliases") or {}
@@ -283,9 +277,7 @@ def entity_forms(
         if found:
             raw[lang] = found
 
-    surnames = _surnames(
-        v for forms in raw.values() for v, is_label in forms if is_label and isinstance(v, str)
-    )
+    surnames = _surnames(v for forms in raw.values() for v, is_label in forms if is_label and isinstance(v, str))
     forms_by_lang: dict[str, list[str]] = {}
     for lang, found in raw.items():
         kept: list[str] = []
@@ -305,8 +297,7 @@ def entity_forms(
     # language only, `all` would claim languages the build never looked at.
     configured = [lang for lang in langs if lang != MUL]
     common = (
-        set.intersection(*(set(forms_by_lang.get(lang, ())) for lang in configured))
-        if len(configured) > 1 else set()
+        set.intersection(*(set(forms_by_lang.get(lang, ())) for lang in configured)) if len(configured) > 1 else set()
     )
     everywhere = list(forms_by_lang.get(ALL, []))
     for lang in configured:
@@ -329,7 +320,10 @@ def entity_name(entity: Mapping, languages: Iterable[str]) -> str | None:
 
 
 def to_entry(
-    entity: Mapping, classes: Mapping[str, str], languages: list[str], stats: BuildStats,
+    entity: Mapping,
+    classes: Mapping[str, str],
+    languages: list[str],
+    stats: BuildStats,
     min_sitelinks: int,
 ) -> dict | None:
     """The gazetteer entry for one parsed entity, or None (counted in ``stats``)."""
@@ -363,7 +357,7 @@ def to_entry(
 
 
 def _header(dump: str, languages: list[str], min_sitelinks: int, classes: Mapping[str, str]) -> str:
-    built = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    built = datetime.now(UTC).replace(microsecond=0).isoformat()
     meta = {
         "generated": True,
         "source": {
@@ -385,7 +379,11 @@ def _header(dump: str, languages: list[str], min_sitelinks: int, classes: Mappin
 def _entry_line(entry: dict) -> str:
     # One flow mapping per line: greppable, diffable, and written as the dump is read.
     return "- " + yaml.dump(
-        entry, Dumper=_Dumper, default_flow_style=True, allow_unicode=True, sort_keys=False,
+        entry,
+        Dumper=_Dumper,
+        default_flow_style=True,
+        allow_unicode=True,
+        sort_keys=False,
         width=1 << 30,
     )
 

@@ -14,18 +14,29 @@ from streams.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
+
 def admin_client(kafka: KafkaSettings, attempts: int = 5, delay_s: float = 2.0) -> KafkaAdminClient:
     """An admin client, after at most ``attempts`` tries; ``KafkaUnavailable`` names the servers and cause."""
     last: Exception | None = None
     for attempt in range(1, attempts + 1):
         try:
-            return KafkaAdminClient(bootstrap_servers=kafka.servers, request_timeout_ms=10000,
-                                    bootstrap_timeout_ms=5000, client_id="newsstreams-admin")
+            return KafkaAdminClient(
+                bootstrap_servers=kafka.servers,
+                request_timeout_ms=10000,
+                bootstrap_timeout_ms=5000,
+                client_id="newsstreams-admin",
+            )
         except (KafkaError, OSError) as exc:
             last = exc
             if attempt < attempts:
-                log.warning("Kafka at %s not reachable (%s); attempt %d/%d, retrying in %.0fs",
-                            kafka.bootstrap_servers, exc, attempt, attempts, delay_s)
+                log.warning(
+                    "Kafka at %s not reachable (%s); attempt %d/%d, retrying in %.0fs",
+                    kafka.bootstrap_servers,
+                    exc,
+                    attempt,
+                    attempts,
+                    delay_s,
+                )
                 time.sleep(delay_s)
     raise KafkaUnavailable(
         f"Kafka at {kafka.bootstrap_servers} is not reachable after {attempts} attempts ({last}). "
@@ -40,9 +51,14 @@ def ensure_topics(kafka: KafkaSettings) -> list[str]:
         existing = set(admin.list_topics())
         wanted = [kafka.topic_raw, kafka.topic_enriched, kafka.topic_dlq]
         missing = [
-            NewTopic(name, num_partitions=kafka.partitions, replication_factor=kafka.replication_factor,
-                     topic_configs={"max.message.bytes": str(kafka.max_message_bytes)})
-            for name in wanted if name not in existing
+            NewTopic(
+                name,
+                num_partitions=kafka.partitions,
+                replication_factor=kafka.replication_factor,
+                topic_configs={"max.message.bytes": str(kafka.max_message_bytes)},
+            )
+            for name in wanted
+            if name not in existing
         ]
         created = []
         for topic in missing:

@@ -14,6 +14,7 @@ from kafka.errors import KafkaError
 from streams.kafka.errors import KafkaUnavailable, MissingTopic, unreachable
 from streams.settings import KafkaSettings
 
+
 def open_consumer(kafka: KafkaSettings, *, timeout_s: float = 10.0, **config) -> KafkaConsumer:
     """A consumer outside any group (no offsets are ever committed) that creates no topics."""
     try:
@@ -66,8 +67,10 @@ def read_all(kafka: KafkaSettings, topic: str, *, timeout_s: float = 60.0) -> li
         deadline = time.monotonic() + timeout_s
         while pending:
             if time.monotonic() > deadline:
-                raise KafkaUnavailable(f"reading {topic} from {kafka.bootstrap_servers} took longer than "
-                                       f"{timeout_s:g} s; {len(pending)} partition(s) unfinished")
+                raise KafkaUnavailable(
+                    f"reading {topic} from {kafka.bootstrap_servers} took longer than "
+                    f"{timeout_s:g} s; {len(pending)} partition(s) unfinished"
+                )
             for tp, messages in consumer.poll(timeout_ms=500).items():
                 records += [m for m in messages if m.offset < ends[tp]]
             done = {tp for tp in pending if consumer.position(tp) >= ends[tp]}

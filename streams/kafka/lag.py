@@ -22,12 +22,18 @@ class LagReader:
 
     def _clients(self):
         if self._admin is None:
-            self._admin = KafkaAdminClient(bootstrap_servers=self.kafka.servers,
-                                           request_timeout_ms=5000, bootstrap_timeout_ms=5000,
-                                           client_id="newsstreams-lag")
-            self._consumer = KafkaConsumer(bootstrap_servers=self.kafka.servers,
-                                           enable_auto_commit=False, request_timeout_ms=5000,
-                                           client_id="newsstreams-lag")
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=self.kafka.servers,
+                request_timeout_ms=5000,
+                bootstrap_timeout_ms=5000,
+                client_id="newsstreams-lag",
+            )
+            self._consumer = KafkaConsumer(
+                bootstrap_servers=self.kafka.servers,
+                enable_auto_commit=False,
+                request_timeout_ms=5000,
+                client_id="newsstreams-lag",
+            )
         return self._admin, self._consumer
 
     def read(self, group: str, topics: list[str]) -> dict[tuple[str, int], tuple[int, int]]:
@@ -42,8 +48,10 @@ class LagReader:
             except Exception:
                 self.close_unlocked()  # reconnect from scratch next time
                 raise
-        return {(tp.topic, tp.partition): (committed[tp] if committed.get(tp, -1) >= 0 else starts[tp], ends[tp])
-                for tp in tps}
+        return {
+            (tp.topic, tp.partition): (committed[tp] if committed.get(tp, -1) >= 0 else starts[tp], ends[tp])
+            for tp in tps
+        }
 
     def ping(self) -> None:
         with self._lock:

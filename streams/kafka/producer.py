@@ -53,21 +53,21 @@ class ArticleProducer:
         self.servers = self.kafka.bootstrap_servers
         self.connect_timeout_s = connect_timeout_s
         self.delivery_timeout_s = delivery_timeout_s
-        config = dict(
-            bootstrap_servers=self.kafka.servers,
-            client_id="newsstreams-ingest",
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=linger_ms,
-            batch_size=batch_size,
-            compression_type=compression_type,
-            max_request_size=MAX_REQUEST_BYTES,
-            allow_auto_create_topics=allow_auto_create_topics,
-            bootstrap_timeout_ms=int(connect_timeout_s * 1000),
-            max_block_ms=int(connect_timeout_s * 1000),  # metadata waits in send()
-            request_timeout_ms=min(30_000, int(delivery_timeout_s * 1000) - linger_ms - 1),
-            delivery_timeout_ms=int(delivery_timeout_s * 1000),
-        )
+        config = {
+            "bootstrap_servers": self.kafka.servers,
+            "client_id": "newsstreams-ingest",
+            "acks": "all",
+            "enable_idempotence": True,
+            "linger_ms": linger_ms,
+            "batch_size": batch_size,
+            "compression_type": compression_type,
+            "max_request_size": MAX_REQUEST_BYTES,
+            "allow_auto_create_topics": allow_auto_create_topics,
+            "bootstrap_timeout_ms": int(connect_timeout_s * 1000),
+            "max_block_ms": int(connect_timeout_s * 1000),  # metadata waits in send()
+            "request_timeout_ms": min(30_000, int(delivery_timeout_s * 1000) - linger_ms - 1),
+            "delivery_timeout_ms": int(delivery_timeout_s * 1000),
+        }
         config.update(overrides)
         try:
             self._producer = KafkaProducer(**config)

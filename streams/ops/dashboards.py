@@ -44,8 +44,7 @@ OPENSEARCH_DASHBOARDS = Product(
 class ImportFailed(Exception):
     """The import did not happen or not completely; ``errors`` are the per-object errors, if any."""
 
-    def __init__(self, message: str, errors: list[dict] | None = None,
-                 imported: list[Imported] | None = None):
+    def __init__(self, message: str, errors: list[dict] | None = None, imported: list[Imported] | None = None):
         super().__init__(message)
         self.errors = errors or []
         self.imported = imported or []
@@ -74,8 +73,11 @@ class ImportReport:
 
     def dashboard_links(self) -> list[tuple[str, str]]:
         prefix = f"/s/{quote(self.space, safe='')}" if self.space and self.space != "default" else ""
-        return [(o.title, f"{self.url}{prefix}/app/dashboards#/view/{quote(o.id, safe='')}")
-                for o in self.imported if o.type == "dashboard"]
+        return [
+            (o.title, f"{self.url}{prefix}/app/dashboards#/view/{quote(o.id, safe='')}")
+            for o in self.imported
+            if o.type == "dashboard"
+        ]
 
 
 def import_path(product: Product, space: str | None) -> str:
@@ -110,9 +112,11 @@ def auth_headers(settings: KibanaSettings, url_credentials: tuple[str, str] | No
 def multipart(filename: str, content: bytes) -> tuple[bytes, str]:
     """A multipart/form-data body with the one field ``file``; (body, Content-Type)."""
     boundary = f"newsstreams-{uuid.uuid4().hex}"
-    head = (f"--{boundary}\r\n"
-            f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-            "Content-Type: application/ndjson\r\n\r\n").encode()
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: application/ndjson\r\n\r\n"
+    ).encode()
     return head + content + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -120,8 +124,11 @@ def retitle_data_views(content: bytes, search: SearchSettings) -> bytes:
     """Point the data views at the configured aliases when they differ from the defaults the files were
     written for ("articles", "newsstreams-metrics"). Unchanged bytes otherwise."""
     defaults = SearchSettings()
-    renames = {old: new for old, new in ((defaults.alias, search.alias),
-                                         (defaults.metrics_alias, search.metrics_alias)) if old != new}
+    renames = {
+        old: new
+        for old, new in ((defaults.alias, search.alias), (defaults.metrics_alias, search.metrics_alias))
+        if old != new
+    }
     if not renames:
         return content
     lines = []
@@ -155,29 +162,35 @@ def import_saved_objects(
     if search is not None:
         content = retitle_data_views(content, search)
     body, content_type = multipart(path.name if path.suffix == ".ndjson" else "newsstreams.ndjson", content)
-    headers = {product.xsrf_header: "true", "Content-Type": content_type, "Accept": "application/json",
-               **auth_headers(settings, url_credentials)}
-    request = urllib.request.Request(base + import_path(product, space), data=body, headers=headers,
-                                     method="POST")
+    headers = {
+        product.xsrf_header: "true",
+        "Content-Type": content_type,
+        "Accept": "application/json",
+        **auth_headers(settings, url_credentials),
+    }
+    request = urllib.request.Request(base + import_path(product, space), data=body, headers=headers, method="POST")
     status, payload = _send(request, settings, product, base)
     report = ImportReport(product, base, space, path)
     if status != 200 or not isinstance(payload, dict):
         raise ImportFailed(_http_failure(status, payload, product, base, space))
     report.imported = [
-        Imported(r.get("type", "?"), r.get("id", "?"), (r.get("meta") or {}).get("title") or "",
-                 bool(r.get("overwrite")))
+        Imported(
+            r.get("type", "?"), r.get("id", "?"), (r.get("meta") or {}).get("title") or "", bool(r.get("overwrite"))
+        )
         for r in payload.get("successResults") or []
     ]
     report.warnings = payload.get("warnings") or []
     if not payload.get("success") or payload.get("errors"):
         errors = payload.get("errors") or []
-        raise ImportFailed(f"{product.name} imported {payload.get('successCount', 0)} object(s) and "
-                           f"rejected {len(errors)}", errors=errors, imported=report.imported)
+        raise ImportFailed(
+            f"{product.name} imported {payload.get('successCount', 0)} object(s) and rejected {len(errors)}",
+            errors=errors,
+            imported=report.imported,
+        )
     return report
 
 
-def _send(request: urllib.request.Request, settings: KibanaSettings, product: Product, base: str
-          ) -> tuple[int, Any]:
+def _send(request: urllib.request.Request, settings: KibanaSettings, product: Product, base: str) -> tuple[int, Any]:
     context = None
     if request.full_url.startswith("https:") and not settings.verify_certs:
         context = ssl.create_default_context()

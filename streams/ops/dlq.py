@@ -52,9 +52,10 @@ class DlqEntry:
 
     def to_json(self) -> dict[str, Any]:
         key = self.key.decode("utf-8", "backslashreplace") if self.key is not None else None
-        out: dict[str, Any] = {"dlq": {"partition": self.partition, "offset": self.offset,
-                                       "timestamp_ms": self.timestamp_ms, "key": key},
-                               "record": self.record}
+        out: dict[str, Any] = {
+            "dlq": {"partition": self.partition, "offset": self.offset, "timestamp_ms": self.timestamp_ms, "key": key},
+            "record": self.record,
+        }
         if self.problem:
             out["problem"] = self.problem
         return out
@@ -87,11 +88,11 @@ def read_dlq(kafka: KafkaSettings, topic: str | None = None, *, timeout_s: float
     return sorted(entries, key=lambda e: (e.failed_at, e.partition, e.offset))
 
 
-def select(entries: Iterable[DlqEntry], *, since: datetime | None = None,
-           reason: str | None = None) -> list[DlqEntry]:
+def select(entries: Iterable[DlqEntry], *, since: datetime | None = None, reason: str | None = None) -> list[DlqEntry]:
     """Readable records failed at/after ``since`` with exactly this ``reason``."""
     return [
-        e for e in entries
+        e
+        for e in entries
         if e.record is not None
         and (since is None or e.failed_at >= since)
         and (reason is None or e.record.get("reason") == reason)

@@ -26,5 +26,6 @@ def setup(settings: Settings) -> SetupReport:
         backend.ensure_metrics_index()
     finally:
         backend.close()
-    return SetupReport([k.topic_raw, k.topic_enriched, k.topic_dlq], created,
-                       [settings.search.alias, settings.search.metrics_alias])
+    return SetupReport(
+        [k.topic_raw, k.topic_enriched, k.topic_dlq], created, [settings.search.alias, settings.search.metrics_alias]
+    )

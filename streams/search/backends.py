@@ -14,9 +14,10 @@ Error contract (the index agent relies on it):
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import elastic_transport
@@ -101,9 +102,7 @@ def parse_bulk_response(resp: dict) -> list[DocError]:
             transient.append(f"{status} {reason}")
         elif etype == "index_not_found_exception":
             # The write alias is gone: not the document's fault, so no DocError (it would be DLQ'd).
-            raise SearchError(
-                f"write alias missing, call ensure_index(): {reason}", status=status, error_type=etype
-            )
+            raise SearchError(f"write alias missing, call ensure_index(): {reason}", status=status, error_type=etype)
         else:
             failed.append(DocError(str(result.get("_id")), status, reason, position))
     if transient:
@@ -181,17 +180,13 @@ class _Backend:
 
     def _ensure_write_alias(self, alias: str, template_body: dict) -> None:
         with self._call("put index template"):
-            self.client.indices.put_index_template(
-                name=template.template_name(alias), body=template_body
-            )
+            self.client.indices.put_index_template(name=template.template_name(alias), body=template_body)
         if self._alias_exists(alias):
             return
         index = template.first_index(alias)
         try:
             with self._call("create index"):
-                self.client.indices.create(
-                    index=index, body={"aliases": {alias: {"is_write_index": True}}}
-                )
+                self.client.indices.create(index=index, body={"aliases": {alias: {"is_write_index": True}}})
             log.info("created index %s behind write alias %s", index, alias)
         except SearchError as exc:
             # Another worker won the race: fine if it created the alias too.
@@ -239,7 +234,8 @@ class _Backend:
         except SearchError as exc:  # index_not_found: say which alias and what creates it
             raise SearchError(
                 f"bulk metrics: alias {alias!r} missing ({exc.error_type}), call ensure_metrics_index()",
-                status=exc.status, error_type=exc.error_type,
+                status=exc.status,
+                error_type=exc.error_type,
             ) from exc
         if rejected:  # a collector/mapping mismatch, not a per-article problem: no DLQ for metrics
             raise SearchError(
@@ -279,7 +275,7 @@ class _Backend:
     def ping(self) -> bool:
         try:
             return bool(self.client.ping())
-        except Exception:  # ping answers a question; it never raises
+        except Exception:  # noqa: BLE001 - ping answers a question; it never raises
             return False
 
     def close(self) -> None:
@@ -317,9 +313,7 @@ class ElasticsearchBackend(_Backend):
             if exc.meta.status == 406:  # OpenSearch refuses the ES 8 compatibility media type
                 error = f"{error_reason(error)[1]} (is search.backend right? this may be OpenSearch)"
             return exc.meta.status, error, False
-        transient = isinstance(exc, (t.ConnectionError, t.ConnectionTimeout)) and not isinstance(
-            exc, t.TlsError
-        )
+        transient = isinstance(exc, (t.ConnectionError, t.ConnectionTimeout)) and not isinstance(exc, t.TlsError)
         return None, str(exc), transient
 
 

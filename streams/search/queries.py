@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from streams.search.backends import SearchBackend, SearchError, make_backend
@@ -86,8 +86,8 @@ def parse_when(value: str | date | datetime, name: str) -> tuple[datetime, bool]
                 f"2024-05-01T12:00:00Z, got {value!r}"
             ) from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc), date_only
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC), date_only
 
 
 def _date_range(since: Any, until: Any) -> dict | None:
@@ -189,9 +189,7 @@ def build_query(
                 hl_fields[f"{base}.{lg}"] = frag
         body["highlight"] = {"pre_tags": ["<em>"], "post_tags": ["</em>"], "fields": hl_fields}
     if facets:
-        aggs: dict[str, Any] = {
-            name: {"terms": {"field": fld, "size": FACET_SIZE}} for name, fld in _FACETS.items()
-        }
+        aggs: dict[str, Any] = {name: {"terms": {"field": fld, "size": FACET_SIZE}} for name, fld in _FACETS.items()}
         aggs["dates"] = {
             "date_histogram": {
                 "field": "published_at",

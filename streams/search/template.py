@@ -44,10 +44,7 @@ def _analysed_text() -> dict[str, Any]:
     return {
         "type": "text",
         "analyzer": "standard",
-        "fields": {
-            lang: {"type": "text", "analyzer": analyzer}
-            for lang, analyzer in LANGUAGE_ANALYZERS.items()
-        },
+        "fields": {lang: {"type": "text", "analyzer": analyzer} for lang, analyzer in LANGUAGE_ANALYZERS.items()},
     }
 
 
@@ -96,9 +93,7 @@ def mappings() -> dict[str, Any]:
             ),
             "entity_ids": _KEYWORD,
             "entity_names": _KEYWORD,
-            "topics": _object(
-                {"code": _KEYWORD, "label": _KEYWORD, "score": {"type": "float"}}
-            ),
+            "topics": _object({"code": _KEYWORD, "label": _KEYWORD, "score": {"type": "float"}}),
             "translations": _object(translations),
             "pipeline": _object(
                 {

@@ -35,21 +35,27 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
     app = faust.App(
         kafka.group_id,  # the app id is the consumer group: more workers with it share partitions
         broker=[f"kafka://{server}" for server in kafka.servers],
-        web_port=worker.web_port, web_host=worker.web_host or "127.0.0.1", datadir=str(worker.data_dir),
-        producer_acks=-1, producer_max_request_size=kafka.max_message_bytes,
+        web_port=worker.web_port,
+        web_host=worker.web_host or "127.0.0.1",
+        datadir=str(worker.data_dir),
+        producer_acks=-1,
+        producer_max_request_size=kafka.max_message_bytes,
         producer_max_batch_size=1024 * 1024,  # an enriched article is ~10 KB: not one request per record
-        consumer_auto_offset_reset="earliest", topic_replication_factor=kafka.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        topic_replication_factor=kafka.replication_factor,
     )
-    raw, enriched, dlq = (app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
-                                    value_serializer="raw")
-                          for name in (kafka.topic_raw, kafka.topic_enriched, kafka.topic_dlq))
+    raw, enriched, dlq = (
+        app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+        for name in (kafka.topic_raw, kafka.topic_enriched, kafka.topic_dlq)
+    )
     search = search or make_backend(settings.search)
     enricher = enricher or Enricher.from_settings(settings)
     metrics = PipelineMetrics()
     deliver = Deliver(dlq, worker, metrics, kafka.max_message_bytes)
     budget = kafka.max_message_bytes - ENVELOPE_BYTES
-    enrich_stage = partial(stages.enrich, limits=settings.limits, enrich_batch=enricher.enrich_batch,
-                           budget_bytes=budget)
+    enrich_stage = partial(
+        stages.enrich, limits=settings.limits, enrich_batch=enricher.enrich_batch, budget_bytes=budget
+    )
 
     async def enrich_batch(records: Sequence[stages.Record]) -> stages.Outcome:
         return await asyncio.to_thread(enrich_stage, records)  # CPU work: off the event loop
@@ -84,8 +90,12 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
 
 
 def as_records(events: list[EventT]) -> list[stages.Record]:
-    return [stages.Record(e.message.key, e.message.value, e.message.topic, e.message.partition,
-                          e.message.offset, e.message.timestamp) for e in events]
+    return [
+        stages.Record(
+            e.message.key, e.message.value, e.message.topic, e.message.partition, e.message.offset, e.message.timestamp
+        )
+        for e in events
+    ]
 
 
 async def ack(stream: faust.StreamT, events: list[EventT]) -> None:
@@ -99,6 +109,9 @@ def run_worker(settings: Settings) -> None:
 
     from streams.logs import logging_config
 
-    Worker(create_app(settings), loglevel=settings.log_level.lower(), logging_config=logging_config(settings),
-           quiet=settings.log_format == "json",  # no banner: every line is a JSON object
-           ).execute_from_commandline()
+    Worker(
+        create_app(settings),
+        loglevel=settings.log_level.lower(),
+        logging_config=logging_config(settings),
+        quiet=settings.log_format == "json",  # no banner: every line is a JSON object
+    ).execute_from_commandline()

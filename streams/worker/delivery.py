@@ -26,8 +26,9 @@ _TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeE
 # --- isolation ------------------------------------------------------------------------------------
 
 
-async def isolated(stage: str, records: Sequence[Record], run: Callable[[Sequence[Record]], Awaitable[Outcome]],
-                   worker: WorkerSettings) -> Outcome:
+async def isolated(
+    stage: str, records: Sequence[Record], run: Callable[[Sequence[Record]], Awaitable[Outcome]], worker: WorkerSettings
+) -> Outcome:
     """``run`` over the batch. An exception that escapes it (a bug, not a record's own failure, which
     the stage turns into a dead letter) is retried ``worker.batch_attempts`` times with backoff; then
     the records go one by one and each that still fails becomes a ``<stage>_failed`` dead letter.
@@ -37,9 +38,16 @@ async def isolated(stage: str, records: Sequence[Record], run: Callable[[Sequenc
         try:
             return await run(records)
         except Exception as exc:  # noqa: BLE001 - see the docstring
-            log.warning("%s batch of %d failed (%s); attempt %d/%d", stage, len(records), describe_error(exc),
-                        attempt, worker.batch_attempts,
-                        extra={"event": "batch_error", "stage": stage, "attempt": attempt}, exc_info=exc)
+            log.warning(
+                "%s batch of %d failed (%s); attempt %d/%d",
+                stage,
+                len(records),
+                describe_error(exc),
+                attempt,
+                worker.batch_attempts,
+                extra={"event": "batch_error", "stage": stage, "attempt": attempt},
+                exc_info=exc,
+            )
             if attempt < worker.batch_attempts:
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, worker.retry_backoff_max_s)
@@ -68,8 +76,11 @@ async def index_documents(search: SearchBackend, docs: list[dict], worker: Worke
         if len(docs) == 1:
             return [DocError(str(docs[0]["id"]), 413, f"too large for one bulk request: {exc}", 0)]
         half = len(docs) // 2
-        log.warning("bulk of %d docs too large for the engine; splitting", len(docs),
-                    extra={"event": "split", "stage": "index", "docs": len(docs)})
+        log.warning(
+            "bulk of %d docs too large for the engine; splitting",
+            len(docs),
+            extra={"event": "split", "stage": "index", "docs": len(docs)},
+        )
         first = await index_documents(search, docs[:half], worker)
         second = await index_documents(search, docs[half:], worker)
         return first + [DocError(e.doc_id, e.status, e.reason, e.position + half) for e in second]
@@ -84,9 +95,18 @@ async def _bulk_until_accepted(search: SearchBackend, docs: list[dict], worker: 
         stop=stop_never,
         before_sleep=lambda state: log.warning(
             "bulk of %d docs not accepted (%s); retry %d in %.1fs",
-            len(docs), state.outcome.exception(), state.attempt_number, state.next_action.sleep,
-            extra={"event": "retry", "stage": "index", "attempt": state.attempt_number,
-                   "docs": len(docs), "wait_s": round(state.next_action.sleep, 2)}),
+            len(docs),
+            state.outcome.exception(),
+            state.attempt_number,
+            state.next_action.sleep,
+            extra={
+                "event": "retry",
+                "stage": "index",
+                "attempt": state.attempt_number,
+                "docs": len(docs),
+                "wait_s": round(state.next_action.sleep, 2),
+            },
+        ),
         reraise=True,
     ):
         with attempt:
@@ -121,16 +141,32 @@ class Deliver:
         refused = await asyncio.gather(*sends)
         for output, too_large in zip(outcome.out, refused, strict=True):
             if too_large:
-                dead.append(DeadLetter(output.record, "too_large_enriched", "enrich",
-                                       f"the broker refused the enriched record of {len(output.value)} bytes: "
-                                       f"{too_large}"))
+                dead.append(
+                    DeadLetter(
+                        output.record,
+                        "too_large_enriched",
+                        "enrich",
+                        f"the broker refused the enriched record of {len(output.value)} bytes: {too_large}",
+                    )
+                )
         await asyncio.gather(*(self._dead_letter(d) for d in dead))
 
     async def _dead_letter(self, dead: DeadLetter) -> None:
         rec = dead.record
-        log.warning("dead letter: %s at %s: %s", dead.reason, dead.stage, dead.error[:300], extra={
-            "event": "dlq", "stage": dead.stage, "reason": dead.reason, "topic": rec.topic,
-            "partition": rec.partition, "offset": rec.offset})
+        log.warning(
+            "dead letter: %s at %s: %s",
+            dead.reason,
+            dead.stage,
+            dead.error[:300],
+            extra={
+                "event": "dlq",
+                "stage": dead.stage,
+                "reason": dead.reason,
+                "topic": rec.topic,
+                "partition": rec.partition,
+                "offset": rec.offset,
+            },
+        )
         limit = self.max_bytes
         while True:
             key, value = dead_letter_message(dead, limit)
@@ -153,9 +189,14 @@ class Deliver:
             except Exception as exc:  # noqa: BLE001 - classified below
                 if _is_too_large(exc):
                     return describe_error(exc)
-                log.warning("send to %s failed (%s); retry %d in %.1fs", topic.get_topic_name(),
-                            describe_error(exc), attempt, delay,
-                            extra={"event": "retry", "stage": "deliver", "attempt": attempt})
+                log.warning(
+                    "send to %s failed (%s); retry %d in %.1fs",
+                    topic.get_topic_name(),
+                    describe_error(exc),
+                    attempt,
+                    delay,
+                    extra={"event": "retry", "stage": "deliver", "attempt": attempt},
+                )
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, self.worker.retry_backoff_max_s)
 

@@ -26,8 +26,11 @@ class HealthState:
 
     async def check(self, lag_reader: Any, search: Any) -> dict[str, Any]:
         kafka, engine = await asyncio.gather(_probe(lag_reader.ping), _probe(search.ping))
-        progress = {"ok": self.stalled_ticks < STALLED_TICKS, "lag": self.lag,
-                    "ticks_without_progress": self.stalled_ticks}
+        progress = {
+            "ok": self.stalled_ticks < STALLED_TICKS,
+            "lag": self.lag,
+            "ticks_without_progress": self.stalled_ticks,
+        }
         checks = {"kafka": kafka, "search": engine, "progress": progress}
         return {"status": "ok" if all(c["ok"] for c in checks.values()) else "unhealthy", "checks": checks}
 

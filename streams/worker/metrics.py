@@ -15,9 +15,8 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as PromCounter
-from prometheus_client import Gauge, Histogram
 
 from streams.contracts.dates import epoch_from_iso, utc_now_iso
 
@@ -46,12 +45,15 @@ class PipelineMetrics:
         self.p_in = PromCounter("newsstreams_articles_in", "Articles read by a stage", ["stage"], registry=r)
         self.p_out = PromCounter("newsstreams_articles_out", "Articles a stage passed on", ["stage"], registry=r)
         self.p_dlq = PromCounter("newsstreams_dlq", "Records sent to the DLQ", ["stage", "reason"], registry=r)
-        self.p_batch = Histogram("newsstreams_batch_seconds", "Time to process one batch", ["stage"],
-                                 buckets=LATENCY_BUCKETS, registry=r)
-        self.p_e2e = Histogram("newsstreams_produce_to_indexed_seconds", "Produce-to-indexed latency",
-                               buckets=LATENCY_BUCKETS, registry=r)
-        self.p_lag = Gauge("newsstreams_consumer_lag", "End offset minus committed offset",
-                           ["group", "topic", "partition"], registry=r)
+        self.p_batch = Histogram(
+            "newsstreams_batch_seconds", "Time to process one batch", ["stage"], buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.p_e2e = Histogram(
+            "newsstreams_produce_to_indexed_seconds", "Produce-to-indexed latency", buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.p_lag = Gauge(
+            "newsstreams_consumer_lag", "End offset minus committed offset", ["group", "topic", "partition"], registry=r
+        )
         self._windows: dict[str, _Window] = defaultdict(_Window)
         self._dlq: Counter[tuple[str, str]] = Counter()
         self._last_tick = time.monotonic()
@@ -86,8 +88,17 @@ class PipelineMetrics:
         for (topic, partition), (committed, end) in sorted(lags.items()):
             lag = max(end - committed, 0)
             self.p_lag.labels(group, topic, str(partition)).set(lag)
-            docs.append({"kind": "lag", "group": group, "topic": topic, "partition": partition,
-                         "committed": committed, "end_offset": end, "lag": lag})
+            docs.append(
+                {
+                    "kind": "lag",
+                    "group": group,
+                    "topic": topic,
+                    "partition": partition,
+                    "committed": committed,
+                    "end_offset": end,
+                    "lag": lag,
+                }
+            )
         return docs
 
     # -- called by the timer -----------------------------------------------------------------
@@ -98,8 +109,9 @@ class PipelineMetrics:
         windows, self._windows = self._windows, defaultdict(_Window)
         dlq, self._dlq = self._dlq, Counter()
         docs = [_stage_doc(stage, w) for stage, w in sorted(windows.items())]
-        docs += [{"kind": "dlq", "stage": stage, "reason": reason, "count": n}
-                 for (stage, reason), n in sorted(dlq.items())]
+        docs += [
+            {"kind": "dlq", "stage": stage, "reason": reason, "count": n} for (stage, reason), n in sorted(dlq.items())
+        ]
         return self.stamp(docs, interval)
 
     def stamp(self, docs: list[dict], interval: float) -> list[dict]:
@@ -108,10 +120,16 @@ class PipelineMetrics:
 
 
 def _stage_doc(stage: str, w: _Window) -> dict:
-    doc = {"kind": "stage", "stage": stage, "articles_in": w.articles_in, "articles_out": w.articles_out,
-           "dlq": w.dlq, "batches": len(w.batch_sizes),
-           "batch_size_avg": round(statistics.fmean(w.batch_sizes), 2) if w.batch_sizes else 0.0,
-           "batch_size_max": max(w.batch_sizes, default=0)}
+    doc = {
+        "kind": "stage",
+        "stage": stage,
+        "articles_in": w.articles_in,
+        "articles_out": w.articles_out,
+        "dlq": w.dlq,
+        "batches": len(w.batch_sizes),
+        "batch_size_avg": round(statistics.fmean(w.batch_sizes), 2) if w.batch_sizes else 0.0,
+        "batch_size_max": max(w.batch_sizes, default=0),
+    }
     doc.update(_percentiles("latency", w.latencies_s))
     if stage == "index":
         doc.update(_percentiles("e2e", w.e2e_s))

@@ -30,8 +30,10 @@ def add_monitoring(app: faust.App, settings: Settings, metrics: PipelineMetrics,
     async def report_metrics() -> None:
         docs = metrics.take_documents()
         try:
-            lags = await asyncio.wait_for(asyncio.to_thread(
-                lag_reader.read, kafka.group_id, [kafka.topic_raw, kafka.topic_enriched]), PROBE_TIMEOUT_S)
+            lags = await asyncio.wait_for(
+                asyncio.to_thread(lag_reader.read, kafka.group_id, [kafka.topic_raw, kafka.topic_enriched]),
+                PROBE_TIMEOUT_S,
+            )
             health.observe_lag(lags)
             docs += metrics.stamp(metrics.lag(kafka.group_id, lags), interval)
         except Exception as exc:  # noqa: BLE001 - metrics must never break the worker
@@ -39,8 +41,7 @@ def add_monitoring(app: faust.App, settings: Settings, metrics: PipelineMetrics,
         try:
             await asyncio.wait_for(asyncio.to_thread(search.write_metrics, docs), PROBE_TIMEOUT_S)
         except Exception as exc:  # noqa: BLE001
-            log.warning("metrics not written (%d docs dropped): %s", len(docs), exc,
-                        extra={"event": "metrics_error"})
+            log.warning("metrics not written (%d docs dropped): %s", len(docs), exc, extra={"event": "metrics_error"})
 
     @app.page("/metrics")
     async def prometheus(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:

@@ -71,8 +71,7 @@ def describe_error(exc: BaseException) -> str:
 # --- enrich ---------------------------------------------------------------------------------------
 
 
-def validate(records: Sequence[Record], limits: LimitSettings) -> tuple[list[tuple[Record, dict]],
-                                                                        list[DeadLetter]]:
+def validate(records: Sequence[Record], limits: LimitSettings) -> tuple[list[tuple[Record, dict]], list[DeadLetter]]:
     """Raw messages → clean articles (stamped ``pipeline.ingested_at``), or dead letters."""
     good, dead = [], []
     for record in records:
@@ -90,8 +89,13 @@ def validate(records: Sequence[Record], limits: LimitSettings) -> tuple[list[tup
     return good, dead
 
 
-def enrich(records: Sequence[Record], *, limits: LimitSettings,
-           enrich_batch: Callable[[list[dict]], list[EnrichResult]], budget_bytes: int) -> Outcome:
+def enrich(
+    records: Sequence[Record],
+    *,
+    limits: LimitSettings,
+    enrich_batch: Callable[[list[dict]], list[EnrichResult]],
+    budget_bytes: int,
+) -> Outcome:
     """Validate, enrich as one batch, serialise. A document over ``budget_bytes`` becomes a
     ``too_large_enriched`` dead letter that keeps the raw payload, so a replay works once the
     limits are raised."""
@@ -100,8 +104,9 @@ def enrich(records: Sequence[Record], *, limits: LimitSettings,
     results = enrich_batch([article for _, article in good]) if good else []
     for (record, _), result in zip(good, results, strict=True):
         if result.error is not None or result.doc is None:
-            outcome.dead.append(DeadLetter(record, "enrich_failed", "enrich",
-                                           describe_error(result.error or ValueError("no document"))))
+            outcome.dead.append(
+                DeadLetter(record, "enrich_failed", "enrich", describe_error(result.error or ValueError("no document")))
+            )
             continue
         try:
             value = dumps_article(result.doc)
@@ -110,9 +115,15 @@ def enrich(records: Sequence[Record], *, limits: LimitSettings,
             outcome.dead.append(DeadLetter(record, "enrich_failed", "enrich", describe_error(exc)))
             continue
         if len(value) > budget_bytes:
-            outcome.dead.append(DeadLetter(record, "too_large_enriched", "enrich",
-                                           f"enriched record has {len(value)} bytes, the budget is "
-                                           f"{budget_bytes} ({result.doc.get('entity_count')} entities)"))
+            outcome.dead.append(
+                DeadLetter(
+                    record,
+                    "too_large_enriched",
+                    "enrich",
+                    f"enriched record has {len(value)} bytes, the budget is "
+                    f"{budget_bytes} ({result.doc.get('entity_count')} entities)",
+                )
+            )
             continue
         outcome.out.append(Output(record, key, value))
         outcome.passed.append(result.doc)
@@ -184,8 +195,9 @@ def dead_letter_message(dead: DeadLetter, max_bytes: int) -> tuple[bytes | None,
     room = max(0, max_bytes - DLQ_ENVELOPE_BYTES)
     cut = None if len(payload) <= room // 2 else room // 2  # JSON escapes may double the text
     while True:
-        record = dlq_record(payload, dead.reason, dead.stage, error, rec.topic, rec.partition,
-                            rec.offset, max_payload_bytes=cut)
+        record = dlq_record(
+            payload, dead.reason, dead.stage, error, rec.topic, rec.partition, rec.offset, max_payload_bytes=cut
+        )
         value = json.dumps(record, ensure_ascii=False).encode("utf-8")
         if len(value) <= max_bytes or cut == 0:
             return rec.key, value

@@ -22,8 +22,14 @@ def seed_article(i: int) -> dict:
     lines = [line.strip() for line in SEED.read_text(encoding="utf-8").splitlines()]
     lines = [line for line in lines if line]
     return {
-        "id": f"seed-{i}", "url": None, "source": "nos.nl", "title": lines[0],
-        "body": "\n\n".join(lines[1:]), "published_at": None, "language": None, "meta": {},
+        "id": f"seed-{i}",
+        "url": None,
+        "source": "nos.nl",
+        "title": lines[0],
+        "body": "\n\n".join(lines[1:]),
+        "published_at": None,
+        "language": None,
+        "meta": {},
         "pipeline": {"ingested_at": "2022-02-09T12:00:00.000Z"},
     }
 

@@ -22,14 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from harness import SEED, Pipeline  # noqa: E402
-
 from kafka import KafkaProducer  # noqa: E402
 
 
 def seed_articles(n: int, prefix: str) -> list[bytes]:
     title, body = SEED.read_text(encoding="utf-8").strip().split("\n", 1)
-    return [json.dumps({"id": f"{prefix}-{i}", "source": "nos.nl", "title": f"{title} ({i})",
-                        "body": body}).encode() for i in range(n)]
+    return [
+        json.dumps({"id": f"{prefix}-{i}", "source": "nos.nl", "title": f"{title} ({i})", "body": body}).encode()
+        for i in range(n)
+    ]
 
 
 def main() -> None:
@@ -53,8 +54,10 @@ def main() -> None:
         produced = time.monotonic() - started
         p.wait_for_count(args.articles + 1, timeout=1800)
         elapsed = time.monotonic() - started
-        print(f"throughput: {args.articles} articles (~{words} words each) in {elapsed:.1f}s "
-              f"(produce {produced:.1f}s) = {args.articles / elapsed:.0f} articles/s end to end")
+        print(
+            f"throughput: {args.articles} articles (~{words} words each) in {elapsed:.1f}s "
+            f"(produce {produced:.1f}s) = {args.articles / elapsed:.0f} articles/s end to end"
+        )
 
         producer = KafkaProducer(bootstrap_servers=p.settings.kafka.bootstrap_servers, acks="all")
         latencies = []
@@ -68,11 +71,13 @@ def main() -> None:
             latencies.append(time.monotonic() - sent)
         producer.close()
         latencies.sort()
-        print(f"produce->searchable latency over {len(latencies)} articles: "
-              f"median {statistics.median(latencies):.2f}s, p95 {latencies[int(0.95 * (len(latencies) - 1))]:.2f}s, "
-              f"min {latencies[0]:.2f}s, max {latencies[-1]:.2f}s "
-              f"(batch waits {p.settings.worker.enrich_batch_wait_s}s + {p.settings.worker.index_batch_wait_s}s, "
-              f"index refresh 1s)")
+        print(
+            f"produce->searchable latency over {len(latencies)} articles: "
+            f"median {statistics.median(latencies):.2f}s, p95 {latencies[int(0.95 * (len(latencies) - 1))]:.2f}s, "
+            f"min {latencies[0]:.2f}s, max {latencies[-1]:.2f}s "
+            f"(batch waits {p.settings.worker.enrich_batch_wait_s}s + {p.settings.worker.index_batch_wait_s}s, "
+            f"index refresh 1s)"
+        )
     finally:
         p.close()
 

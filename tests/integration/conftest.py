@@ -80,6 +80,7 @@ def pipeline(tmp_path: Path) -> Iterator[Pipeline]:
 
 # --- Kafka ----------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def kafka() -> KafkaSettings:
     return Settings().kafka
@@ -88,11 +89,15 @@ def kafka() -> KafkaSettings:
 @pytest.fixture(scope="session")
 def admin(kafka: KafkaSettings) -> Iterator[KafkaAdminClient]:
     try:
-        client = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, bootstrap_timeout_ms=10_000,
-                                  client_id="newsstreams-test-admin")
+        client = KafkaAdminClient(
+            bootstrap_servers=kafka.bootstrap_servers, bootstrap_timeout_ms=10_000, client_id="newsstreams-test-admin"
+        )
     except Exception as exc:  # noqa: BLE001 - any failure here means "no broker"
-        pytest.fail(f"Kafka is not reachable at {kafka.bootstrap_servers} ({exc!r}); start it "
-                    "(newsstreams stack up) or set NEWSSTREAMS_KAFKA__BOOTSTRAP_SERVERS", pytrace=False)
+        pytest.fail(
+            f"Kafka is not reachable at {kafka.bootstrap_servers} ({exc!r}); start it "
+            "(newsstreams stack up) or set NEWSSTREAMS_KAFKA__BOOTSTRAP_SERVERS",
+            pytrace=False,
+        )
     yield client
     client.close()
 

@@ -31,7 +31,6 @@ def drop_alias(backend: SearchBackend) -> None:
         client.indices.delete_index_template(name=template.template_name(backend.alias))
 
 
-
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_d6634ea9b322a4cb.txt"
 
 
@@ -41,35 +40,43 @@ class Pipeline:
     def __init__(self, tmp: Path):
         tag = f"t{uuid.uuid4().hex[:8]}"
         self.env = dict(os.environ)
-        self.env.update({
-            "NEWSSTREAMS_KAFKA__TOPIC_RAW": f"{tag}.raw",
-            "NEWSSTREAMS_KAFKA__TOPIC_ENRICHED": f"{tag}.enriched",
-            "NEWSSTREAMS_KAFKA__TOPIC_DLQ": f"{tag}.dlq",
-            "NEWSSTREAMS_KAFKA__GROUP_ID": f"newsstreams-{tag}",
-            "NEWSSTREAMS_SEARCH__ALIAS": f"articles-{tag}",
-            "NEWSSTREAMS_WORKER__WEB_PORT": str(_free_port()),
-            "NEWSSTREAMS_WORKER__DATA_DIR": str(tmp / "worker-data"),
-            "NEWSSTREAMS_WORKER__ENRICH_BATCH_WAIT_S": "0.5",
-            "NEWSSTREAMS_WORKER__INDEX_BATCH_WAIT_S": "0.5",
-            "NEWSSTREAMS_WORKER__RETRY_BACKOFF_MAX_S": "3",
-        })
+        self.env.update(
+            {
+                "NEWSSTREAMS_KAFKA__TOPIC_RAW": f"{tag}.raw",
+                "NEWSSTREAMS_KAFKA__TOPIC_ENRICHED": f"{tag}.enriched",
+                "NEWSSTREAMS_KAFKA__TOPIC_DLQ": f"{tag}.dlq",
+                "NEWSSTREAMS_KAFKA__GROUP_ID": f"newsstreams-{tag}",
+                "NEWSSTREAMS_SEARCH__ALIAS": f"articles-{tag}",
+                "NEWSSTREAMS_WORKER__WEB_PORT": str(_free_port()),
+                "NEWSSTREAMS_WORKER__DATA_DIR": str(tmp / "worker-data"),
+                "NEWSSTREAMS_WORKER__ENRICH_BATCH_WAIT_S": "0.5",
+                "NEWSSTREAMS_WORKER__INDEX_BATCH_WAIT_S": "0.5",
+                "NEWSSTREAMS_WORKER__RETRY_BACKOFF_MAX_S": "3",
+            }
+        )
         self.settings = _settings_from(self.env)
         self.log = tmp / "worker.log"
         self.proc: subprocess.Popen | None = None
         self.backend = make_backend(self.settings.search)
 
     def cli(self, *args: str, input: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "streams", *args], env=self.env, input=input,
-                              capture_output=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "streams", *args], env=self.env, input=input, capture_output=True, timeout=timeout
+        )
 
     def setup(self) -> None:
         result = self.cli("setup")
         assert result.returncode == 0, result.stderr.decode()
 
     def start_worker(self) -> None:
-        out = open(self.log, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=self.env,
-                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        out = open(self.log, "ab")  # noqa: SIM115 - the worker process owns it until it exits
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker"],
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def stop_worker(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:
@@ -82,8 +89,9 @@ class Pipeline:
         self.proc = None
 
     def produce_raw(self, values: list[bytes]) -> None:
-        producer = KafkaProducer(bootstrap_servers=self.settings.kafka.bootstrap_servers, acks="all",
-                                 max_request_size=4 * 1024 * 1024)
+        producer = KafkaProducer(
+            bootstrap_servers=self.settings.kafka.bootstrap_servers, acks="all", max_request_size=4 * 1024 * 1024
+        )
         for value in values:
             producer.send(self.settings.kafka.topic_raw, value=value)
         producer.flush(timeout=30)
@@ -108,9 +116,12 @@ class Pipeline:
         raise AssertionError(f"{got} documents after {timeout}s, wanted {n}; worker log:\n{self.worker_log()}")
 
     def dlq(self, expected: int, timeout: float = 60) -> list[dict]:
-        consumer = KafkaConsumer(self.settings.kafka.topic_dlq,
-                                 bootstrap_servers=self.settings.kafka.bootstrap_servers,
-                                 auto_offset_reset="earliest", consumer_timeout_ms=2000)
+        consumer = KafkaConsumer(
+            self.settings.kafka.topic_dlq,
+            bootstrap_servers=self.settings.kafka.bootstrap_servers,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=2000,
+        )
         records: list[dict] = []
         deadline = time.monotonic() + timeout
         while len(records) < expected and time.monotonic() < deadline:

@@ -27,22 +27,42 @@ def topic(make_topic) -> str:
 
 def cli(*args: str, topic: str, input: bytes | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "NEWSSTREAMS_KAFKA__TOPIC_RAW": topic}
-    return subprocess.run([sys.executable, "-m", "streams", "produce", *args], env=env, input=input,
-                          capture_output=True, text=input is None, timeout=120, cwd=PROJECT)
+    return subprocess.run(
+        [sys.executable, "-m", "streams", "produce", *args],
+        env=env,
+        input=input,
+        capture_output=True,
+        text=input is None,
+        timeout=120,
+        cwd=PROJECT,
+    )
 
 
 @pytest.fixture
 def inputs(tmp_path: Path) -> Path:
     folder = tmp_path / "inputs"
     folder.mkdir()
-    (folder / "list.json").write_text(json.dumps([
-        {"id": "given-1", "title": "Macron in Moskou", "body": "Macron sprak met Poetin."},
-        {"url": "https://example.org/a", "title": "Scholz in Kyiv", "body": "Der Kanzler reiste.",
-         "language": "de"},
-    ]), encoding="utf-8")
+    (folder / "list.json").write_text(
+        json.dumps(
+            [
+                {"id": "given-1", "title": "Macron in Moskou", "body": "Macron sprak met Poetin."},
+                {
+                    "url": "https://example.org/a",
+                    "title": "Scholz in Kyiv",
+                    "body": "Der Kanzler reiste.",
+                    "language": "de",
+                },
+            ]
+        ),
+        encoding="utf-8",
+    )
     (folder / "lines.jsonl").write_text(
-        json.dumps({"title": "Goede regel", "body": "Een geldig artikel."}) + "\n"
-        + json.dumps({"title": "no body [red]here[/red]"}) + "\n", encoding="utf-8")
+        json.dumps({"title": "Goede regel", "body": "Een geldig artikel."})
+        + "\n"
+        + json.dumps({"title": "no body [red]here[/red]"})
+        + "\n",
+        encoding="utf-8",
+    )
     (folder / "note.txt").write_text("Een titel\n\nDe tekst van het bericht.\n", encoding="utf-8")
     return folder
 
@@ -80,8 +100,10 @@ def test_stdin(kafka, topic):
 
 def test_many_articles_with_progress_bar(kafka, topic, tmp_path):
     many = tmp_path / "many.jsonl"
-    many.write_text("".join(json.dumps({"id": f"m-{i}", "title": f"T {i}", "body": "B"}) + "\n"
-                            for i in range(60)), encoding="utf-8")
+    many.write_text(
+        "".join(json.dumps({"id": f"m-{i}", "title": f"T {i}", "body": "B"}) + "\n" for i in range(60)),
+        encoding="utf-8",
+    )
     result = cli(str(many), topic=topic)
     assert result.returncode == 0, result.stderr
     assert "sent 60, rejected 0" in result.stdout

@@ -20,8 +20,13 @@ PUTIN = {"label": "PER", "id": "Q7747", "name": "Vladimir Putin", "source": "gaz
 def doc(id, language, published_at, title, body, entities=(), topics=(), source="test.example"):
     entities = [{"text": text, "start": 0, "end": len(text), **ent} for text, ent in entities]
     return {
-        "id": id, "url": f"https://{source}/{id}", "source": source, "title": title, "body": body,
-        "published_at": published_at, "language": language,
+        "id": id,
+        "url": f"https://{source}/{id}",
+        "source": source,
+        "title": title,
+        "body": body,
+        "published_at": published_at,
+        "language": language,
         "entities": entities,
         "entity_ids": [e["id"] for e in entities if e.get("id")],
         "entity_names": [e["name"] for e in entities if e.get("name")],
@@ -31,23 +36,56 @@ def doc(id, language, published_at, title, body, entities=(), topics=(), source=
 
 POLITICS = ("medtop:11000000", "politics")
 DOCS = [
-    doc("nl-1", "nl", "2024-03-01T08:00:00Z", "Poetin dreigt de gaspijpleidingen af te sluiten",
+    doc(
+        "nl-1",
+        "nl",
+        "2024-03-01T08:00:00Z",
+        "Poetin dreigt de gaspijpleidingen af te sluiten",
         "Volgens het Kremlin blijven de gaspijpleidingen dicht. Poetin sprak dinsdag in Moskou.",
-        [("Poetin", PUTIN), ("Moskou", {"label": "LOC", "id": "Q649", "name": "Moscow"})], [POLITICS],
-        source="nos.nl"),
-    doc("en-1", "en", "2024-03-05T12:00:00Z", "Putin meets European leaders over gas",
-        "Vladimir Putin met European leaders to discuss gas supplies.", [("Putin", PUTIN)], [POLITICS],
-        source="bbc.co.uk"),
-    doc("de-1", "de", "2024-04-02T09:30:00Z", "Wladimir Putin und Scholz telefonieren",
+        [("Poetin", PUTIN), ("Moskou", {"label": "LOC", "id": "Q649", "name": "Moscow"})],
+        [POLITICS],
+        source="nos.nl",
+    ),
+    doc(
+        "en-1",
+        "en",
+        "2024-03-05T12:00:00Z",
+        "Putin meets European leaders over gas",
+        "Vladimir Putin met European leaders to discuss gas supplies.",
+        [("Putin", PUTIN)],
+        [POLITICS],
+        source="bbc.co.uk",
+    ),
+    doc(
+        "de-1",
+        "de",
+        "2024-04-02T09:30:00Z",
+        "Wladimir Putin und Scholz telefonieren",
         "Der Kanzler sprach mit Wladimir Putin über Gaslieferungen.",
         [("Wladimir Putin", PUTIN), ("Scholz", {"label": "PER", "id": "Q61053", "name": "Olaf Scholz"})],
-        [POLITICS], source="tagesschau.de"),
-    doc("en-2", "en", "2024-04-10T20:30:00Z", "Ajax win the derby [red]late[/red]",
-        "A late goal settled the football match.", [], [("medtop:15000000", "sport")],
-        source="bbc.co.uk"),
-    doc("nl-2", "nl", "2024-02-20T10:00:00Z", "Regen in Utrecht",
-        "Het KNMI verwacht morgen veel regen in Utrecht.", [], [("medtop:06000000", "environment")],
-        source="nos.nl"),
+        [POLITICS],
+        source="tagesschau.de",
+    ),
+    doc(
+        "en-2",
+        "en",
+        "2024-04-10T20:30:00Z",
+        "Ajax win the derby [red]late[/red]",
+        "A late goal settled the football match.",
+        [],
+        [("medtop:15000000", "sport")],
+        source="bbc.co.uk",
+    ),
+    doc(
+        "nl-2",
+        "nl",
+        "2024-02-20T10:00:00Z",
+        "Regen in Utrecht",
+        "Het KNMI verwacht morgen veel regen in Utrecht.",
+        [],
+        [("medtop:06000000", "environment")],
+        source="nos.nl",
+    ),
 ]
 
 
@@ -62,8 +100,14 @@ def cli(alias: str, *args: str, **env: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "NEWSSTREAMS_SEARCH__ALIAS": alias, "COLUMNS": "200", **env}
     for name in ("FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE"):
         env.setdefault(name, "")
-    return subprocess.run([sys.executable, "-m", "streams", "search", *args], env=env,
-                          capture_output=True, text=True, timeout=60, cwd=PROJECT)
+    return subprocess.run(
+        [sys.executable, "-m", "streams", "search", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=PROJECT,
+    )
 
 
 def ids(alias: str, *args: str) -> set[str]:
@@ -125,11 +169,14 @@ def test_facets_show_counts(alias):
     assert ["nl", 2] in facets["languages"] and ["bbc.co.uk", 2] in facets["sources"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--since", "2024-13-45"], "since"),
-    (["--since", "2024-05-01", "--until", "2024-04-01"], "before"),
-    (["--limit", "-1"], "limit"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--since", "2024-13-45"], "since"),
+        (["--since", "2024-05-01", "--until", "2024-04-01"], "before"),
+        (["--limit", "-1"], "limit"),
+    ],
+)
 def test_malformed_arguments_exit_2_without_traceback(alias, args, message):
     result = cli(alias, "x", *args)
     assert result.returncode == 2, result

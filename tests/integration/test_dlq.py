@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka.producer import ArticleProducer
-from streams.kafka.consumer import read_all
 from streams.contracts.dlq import dlq_record
+from streams.kafka.consumer import read_all
+from streams.kafka.producer import ArticleProducer
 
 pytestmark = pytest.mark.integration
 
@@ -33,8 +33,9 @@ def dead_letters(kafka, topics):
     """Two DLQ records as the worker writes them: DLQ message key = the original message key."""
     text = dlq_record(TEXT_PAYLOAD, "missing_field", "validate", "body is required", "articles.raw", 1, 7)
     time.sleep(0.01)  # distinct failed_at, so the order is defined
-    binary = dlq_record(BINARY_PAYLOAD, "not_utf8", "validate", "payload is not UTF-8 " + "x" * 200,
-                        "articles.raw", 0, 3)
+    binary = dlq_record(
+        BINARY_PAYLOAD, "not_utf8", "validate", "payload is not UTF-8 " + "x" * 200, "articles.raw", 0, 3
+    )
     with ArticleProducer(kafka) as producer:
         producer.send_raw(topics["dlq"], b"key-text", json.dumps(text).encode())
         producer.send_raw(topics["dlq"], b"key-binary", json.dumps(binary).encode())
@@ -42,10 +43,20 @@ def dead_letters(kafka, topics):
 
 
 def cli(topics: dict, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "NEWSSTREAMS_KAFKA__TOPIC_DLQ": topics["dlq"],
-           "NEWSSTREAMS_KAFKA__TOPIC_RAW": topics["raw"], "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "streams", "dlq", *args], env=env, capture_output=True,
-                          text=True, timeout=120, cwd=PROJECT)
+    env = {
+        **os.environ,
+        "NEWSSTREAMS_KAFKA__TOPIC_DLQ": topics["dlq"],
+        "NEWSSTREAMS_KAFKA__TOPIC_RAW": topics["raw"],
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "streams", "dlq", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT,
+    )
 
 
 def test_show_json_lists_both_oldest_first(topics, dead_letters):
@@ -54,8 +65,7 @@ def test_show_json_lists_both_oldest_first(topics, dead_letters):
     entries = json.loads(result.stdout)
     assert [e["record"] for e in entries] == list(dead_letters)
     assert [e["dlq"]["key"] for e in entries] == ["key-text", "key-binary"]
-    assert [e["record"]["reason"] for e in json.loads(cli(topics, "show", "--json", "-n", "1").stdout)] \
-        == ["not_utf8"]
+    assert [e["record"]["reason"] for e in json.loads(cli(topics, "show", "--json", "-n", "1").stdout)] == ["not_utf8"]
 
 
 def test_show_table(topics, dead_letters):

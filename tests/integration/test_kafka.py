@@ -21,13 +21,18 @@ def topic(make_topic) -> str:
 
 def test_kafka_python_round_trip(topic: str) -> None:
     producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all")
-    meta = producer.send(topic, key=b"k1", value="Poetin en Macron".encode()).get(timeout=15)
+    meta = producer.send(topic, key=b"k1", value=b"Poetin en Macron").get(timeout=15)
     producer.close()
-    consumer = KafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest",
-                             group_id=f"g-{uuid.uuid4().hex[:6]}", consumer_timeout_ms=15000)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=BOOTSTRAP,
+        auto_offset_reset="earliest",
+        group_id=f"g-{uuid.uuid4().hex[:6]}",
+        consumer_timeout_ms=15000,
+    )
     got = [(m.key, m.value, m.partition, m.offset) for m in consumer]
     consumer.close()
-    assert (b"k1", "Poetin en Macron".encode(), meta.partition, meta.offset) in got
+    assert (b"k1", b"Poetin en Macron", meta.partition, meta.offset) in got
 
 
 def test_aiokafka_round_trip(topic: str) -> None:
@@ -38,8 +43,9 @@ def test_aiokafka_round_trip(topic: str) -> None:
             await producer.send_and_wait(topic, key=b"k2", value=b"aiokafka")
         finally:
             await producer.stop()
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest",
-                                    group_id=f"g-{uuid.uuid4().hex[:6]}")
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest", group_id=f"g-{uuid.uuid4().hex[:6]}"
+        )
         await consumer.start()
         try:
             batches = await consumer.getmany(timeout_ms=15000)

@@ -21,10 +21,22 @@ T1 = "2025-01-01T10:00:10Z"
 
 
 def _stage(ts: str, stage: str, n_in: int, n_out: int, **extra) -> dict:
-    doc = {"@timestamp": ts, "worker_id": "w1", "kind": "stage", "interval_s": 10.0, "stage": stage,
-           "articles_in": n_in, "articles_out": n_out, "dlq": n_in - n_out, "batches": 2,
-           "batch_size_avg": n_in / 2, "batch_size_max": n_in, "latency_p50_ms": 12.5,
-           "latency_p95_ms": 40.0, "latency_p99_ms": 55.5}
+    doc = {
+        "@timestamp": ts,
+        "worker_id": "w1",
+        "kind": "stage",
+        "interval_s": 10.0,
+        "stage": stage,
+        "articles_in": n_in,
+        "articles_out": n_out,
+        "dlq": n_in - n_out,
+        "batches": 2,
+        "batch_size_avg": n_in / 2,
+        "batch_size_max": n_in,
+        "latency_p50_ms": 12.5,
+        "latency_p95_ms": 40.0,
+        "latency_p99_ms": 55.5,
+    }
     return doc | extra
 
 
@@ -32,15 +44,48 @@ DOCS = [
     _stage(T0, "enrich", 120, 118),
     _stage(T1, "enrich", 80, 80),
     _stage(T0, "index", 118, 118, e2e_p50_ms=900.0, e2e_p95_ms=1500.0, e2e_p99_ms=2100.0),
-    {"@timestamp": T0, "worker_id": "w1", "kind": "dlq", "interval_s": 10.0, "stage": "validate",
-     "reason": "invalid_json", "count": 1},
-    {"@timestamp": T0, "worker_id": "w1", "kind": "dlq", "interval_s": 10.0, "stage": "enrich",
-     "reason": "enrich_failed", "count": 1},
-    {"@timestamp": T1, "worker_id": "w1", "kind": "dlq", "interval_s": 10.0, "stage": "validate",
-     "reason": "invalid_json", "count": 3},
-    *({"@timestamp": T1, "worker_id": "w1", "kind": "lag", "interval_s": 10.0, "group": "newsstreams",
-       "topic": "articles.raw", "partition": p, "committed": 100 + p, "end_offset": 110 + p, "lag": 10}
-      for p in range(4)),
+    {
+        "@timestamp": T0,
+        "worker_id": "w1",
+        "kind": "dlq",
+        "interval_s": 10.0,
+        "stage": "validate",
+        "reason": "invalid_json",
+        "count": 1,
+    },
+    {
+        "@timestamp": T0,
+        "worker_id": "w1",
+        "kind": "dlq",
+        "interval_s": 10.0,
+        "stage": "enrich",
+        "reason": "enrich_failed",
+        "count": 1,
+    },
+    {
+        "@timestamp": T1,
+        "worker_id": "w1",
+        "kind": "dlq",
+        "interval_s": 10.0,
+        "stage": "validate",
+        "reason": "invalid_json",
+        "count": 3,
+    },
+    *(
+        {
+            "@timestamp": T1,
+            "worker_id": "w1",
+            "kind": "lag",
+            "interval_s": 10.0,
+            "group": "newsstreams",
+            "topic": "articles.raw",
+            "partition": p,
+            "committed": 100 + p,
+            "end_offset": 110 + p,
+            "lag": 10,
+        }
+        for p in range(4)
+    ),
 ]
 
 
@@ -50,8 +95,7 @@ def metrics_backend(search_settings: SearchSettings) -> Iterator[SearchBackend]:
     backend = make_backend(search_settings.model_copy(update={"metrics_alias": alias}))
     if not backend.ping():
         backend.close()
-        pytest.fail(f"search engine not reachable at {search_settings.url}: newsstreams stack up",
-                    pytrace=False)
+        pytest.fail(f"search engine not reachable at {search_settings.url}: newsstreams stack up", pytrace=False)
     try:
         yield backend
     finally:
@@ -91,15 +135,24 @@ def test_ensure_write_count_and_aggregate(metrics_backend: SearchBackend) -> Non
     body = {
         "size": 0,
         "aggs": {
-            "reasons": {"filter": {"term": {"kind": "dlq"}},
-                        "aggs": {"by": {"terms": {"field": "reason"}, "aggs": {"n": {"sum": {"field": "count"}}}}}},
-            "stages": {"filter": {"term": {"kind": "stage"}},
-                       "aggs": {"by": {"terms": {"field": "stage"},
-                                       "aggs": {"in": {"sum": {"field": "articles_in"}},
-                                                "p99": {"max": {"field": "latency_p99_ms"}}}}}},
+            "reasons": {
+                "filter": {"term": {"kind": "dlq"}},
+                "aggs": {"by": {"terms": {"field": "reason"}, "aggs": {"n": {"sum": {"field": "count"}}}}},
+            },
+            "stages": {
+                "filter": {"term": {"kind": "stage"}},
+                "aggs": {
+                    "by": {
+                        "terms": {"field": "stage"},
+                        "aggs": {"in": {"sum": {"field": "articles_in"}}, "p99": {"max": {"field": "latency_p99_ms"}}},
+                    }
+                },
+            },
             "e2e": {"max": {"field": "e2e_p99_ms"}},
-            "lag": {"filter": {"term": {"kind": "lag"}},
-                    "aggs": {"parts": {"terms": {"field": "partition"}}, "total": {"sum": {"field": "lag"}}}},
+            "lag": {
+                "filter": {"term": {"kind": "lag"}},
+                "aggs": {"parts": {"terms": {"field": "partition"}}, "total": {"sum": {"field": "lag"}}},
+            },
             "timeline": {"date_histogram": {"field": "@timestamp", "fixed_interval": "10s"}},
         },
     }
@@ -130,10 +183,12 @@ def test_unknown_fields_are_kept_but_not_indexed(metrics_backend: SearchBackend)
 def test_rejected_document_raises(metrics_backend: SearchBackend) -> None:
     metrics_backend.ensure_metrics_index()
     with pytest.raises(SearchError, match="1 of 2 document"):
-        metrics_backend.write_metrics([
-            {"@timestamp": T0, "worker_id": "w1", "kind": "stage", "articles_in": 3},
-            {"@timestamp": T0, "worker_id": "w1", "kind": "stage", "articles_in": "many"},
-        ])
+        metrics_backend.write_metrics(
+            [
+                {"@timestamp": T0, "worker_id": "w1", "kind": "stage", "articles_in": 3},
+                {"@timestamp": T0, "worker_id": "w1", "kind": "stage", "articles_in": "many"},
+            ]
+        )
 
 
 def test_missing_alias_raises_search_error(metrics_backend: SearchBackend) -> None:

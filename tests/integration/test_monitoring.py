@@ -7,13 +7,16 @@ import time
 import urllib.error
 import urllib.request
 
-from streams.search import make_backend
 from streams.ops.stack import Stack
+from streams.search import make_backend
 
 
 def _article(i: int) -> dict:
-    return {"id": f"m-{i:04d}", "title": f"Bericht {i} over de NAVO",
-            "body": f"Poetin en Macron spraken in Moskou. Bericht {i}."}
+    return {
+        "id": f"m-{i:04d}",
+        "title": f"Bericht {i} over de NAVO",
+        "body": f"Poetin en Macron spraken in Moskou. Bericht {i}.",
+    }
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -38,8 +41,7 @@ def _wait(predicate, timeout: float, what: str):
 
 def _monitored(pipeline) -> str:
     alias = f"metrics-{pipeline.settings.search.alias}"
-    pipeline.env.update({"NEWSSTREAMS_WORKER__METRICS_INTERVAL_S": "1",
-                         "NEWSSTREAMS_SEARCH__METRICS_ALIAS": alias})
+    pipeline.env.update({"NEWSSTREAMS_WORKER__METRICS_INTERVAL_S": "1", "NEWSSTREAMS_SEARCH__METRICS_ALIAS": alias})
     return alias
 
 
@@ -52,8 +54,16 @@ def test_metrics_documents_add_up_and_lag_returns_to_zero(pipeline) -> None:
 
     def totals() -> dict | None:
         metrics.client.indices.refresh(index=alias)
-        body = {"size": 0, "query": {"term": {"kind": "stage"}}, "aggs": {"stage": {"terms": {"field": "stage"},
-                "aggs": {"in": {"sum": {"field": "articles_in"}}, "out": {"sum": {"field": "articles_out"}}}}}}
+        body = {
+            "size": 0,
+            "query": {"term": {"kind": "stage"}},
+            "aggs": {
+                "stage": {
+                    "terms": {"field": "stage"},
+                    "aggs": {"in": {"sum": {"field": "articles_in"}}, "out": {"sum": {"field": "articles_out"}}},
+                }
+            },
+        }
         buckets = metrics.client.search(index=alias, body=body)["aggregations"]["stage"]["buckets"]
         got = {b["key"]: (b["in"]["value"], b["out"]["value"]) for b in buckets}
         return got if got.get("index") == (200, 200) else None
@@ -103,8 +113,14 @@ def test_prometheus_and_health_endpoints(pipeline) -> None:
 
 def test_json_logs_carry_dlq_events_and_no_secret(pipeline) -> None:
     secret = "s3cr3t-Pa55word-for-test"
-    pipeline.env.update({"NEWSSTREAMS_LOG_FORMAT": "json", "NEWSSTREAMS_SEARCH__PASSWORD": secret,
-                         "NEWSSTREAMS_SEARCH__USERNAME": "admin", "NEWSSTREAMS_SEARCH__API_KEY": secret + "-key"})
+    pipeline.env.update(
+        {
+            "NEWSSTREAMS_LOG_FORMAT": "json",
+            "NEWSSTREAMS_SEARCH__PASSWORD": secret,
+            "NEWSSTREAMS_SEARCH__USERNAME": "admin",
+            "NEWSSTREAMS_SEARCH__API_KEY": secret + "-key",
+        }
+    )
     pipeline.produce_raw([b"not json", json.dumps(_article(1)).encode()])
     pipeline.start_worker()
     pipeline.wait_for_count(1)

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-
 from pathlib import Path
 
 from streams.ops.stack import Stack
@@ -17,8 +16,13 @@ SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_d6634ea9b322a4cb.txt
 
 
 def _article(i: int, **extra) -> dict:
-    return {"id": f"a-{i:04d}", "source": "test", "title": f"Artikel {i} over Poetin en de NAVO",
-            "body": f"Poetin sprak in Moskou met Macron over Oekraïne. Bericht nummer {i}.", **extra}
+    return {
+        "id": f"a-{i:04d}",
+        "source": "test",
+        "title": f"Artikel {i} over Poetin en de NAVO",
+        "body": f"Poetin sprak in Moskou met Macron over Oekraïne. Bericht nummer {i}.",
+        **extra,
+    }
 
 
 def test_seed_becomes_searchable_with_entities(pipeline) -> None:
@@ -52,7 +56,7 @@ def test_invalid_inputs_go_to_dlq_and_do_not_stop_the_agent(pipeline) -> None:
         json.dumps({"title": "no body"}).encode(),
         json.dumps({"title": ["a", "list"], "body": "text"}).encode(),
         json.dumps({"title": "huge", "body": "x" * 1_100_000}).encode(),
-        "{\"title\": \"caf\xe9\", \"body\": \"latin-1\"}".encode("latin-1"),
+        '{"title": "caf\xe9", "body": "latin-1"}'.encode("latin-1"),
     ]
     pipeline.produce_raw(bad + [json.dumps(_article(1)).encode()])
     pipeline.start_worker()
@@ -60,7 +64,8 @@ def test_invalid_inputs_go_to_dlq_and_do_not_stop_the_agent(pipeline) -> None:
     records = pipeline.dlq(expected=len(bad))
     assert len(records) == len(bad), records
     assert sorted(r["reason"] for r in records) == sorted(
-        ["not_json", "missing_field", "wrong_type", "too_large", "not_utf8"])
+        ["not_json", "missing_field", "wrong_type", "too_large", "not_utf8"]
+    )
     for r in records:
         assert r["stage"] == "validate" and r["error"] and r["failed_at"]
         assert r["topic"] == pipeline.settings.kafka.topic_raw and r["offset"] >= 0
@@ -85,8 +90,7 @@ def test_search_engine_down_for_20s_loses_nothing(pipeline) -> None:
 
 def test_sigkill_mid_batch_then_restart_gives_500_unique_docs(pipeline) -> None:
     # Small batches, so that the kill lands while some are indexed and others are in flight.
-    pipeline.env.update({"NEWSSTREAMS_WORKER__ENRICH_BATCH_SIZE": "10",
-                         "NEWSSTREAMS_WORKER__INDEX_BATCH_SIZE": "20"})
+    pipeline.env.update({"NEWSSTREAMS_WORKER__ENRICH_BATCH_SIZE": "10", "NEWSSTREAMS_WORKER__INDEX_BATCH_SIZE": "20"})
     pipeline.produce_raw([json.dumps(_article(i)).encode() for i in range(500)])
     pipeline.start_worker()
     deadline = time.monotonic() + 120
@@ -105,8 +109,9 @@ def test_worker_without_broker_exits_with_the_reason() -> None:
     """Bounded retries, then a non-zero exit that names the servers (no traceback)."""
     env = {**os.environ, "NEWSSTREAMS_KAFKA__BOOTSTRAP_SERVERS": "127.0.0.1:1"}
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "streams", "worker"], env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "streams", "worker"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 2
     assert "127.0.0.1:1 is not reachable after 5 attempts" in result.stderr
     assert "Traceback" not in result.stderr

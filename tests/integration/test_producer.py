@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer
 
+from streams.contracts.article import dumps_article, parse_raw
 from streams.contracts.inputs import read_inputs
 from streams.kafka import KafkaUnavailable
 from streams.kafka.producer import ArticleProducer
-from streams.contracts.article import dumps_article, parse_raw
 from streams.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
@@ -26,8 +26,14 @@ def topic(make_topic) -> str:
 
 
 def consume(kafka: KafkaSettings, topic: str, count: int, timeout_s: float = 30.0):
-    consumer = KafkaConsumer(topic, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=1000)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=1000,
+    )
     records, deadline = [], time.monotonic() + timeout_s
     try:
         while len(records) < count and time.monotonic() < deadline:
@@ -38,11 +44,18 @@ def consume(kafka: KafkaSettings, topic: str, count: int, timeout_s: float = 30.
 
 
 def test_produced_articles_come_back_keyed_by_id_as_clean_json(kafka, topic, tmp_path):
-    (tmp_path / "extra.json").write_text(json.dumps({
-        "url": "https://nos.nl/artikel/1#top", "title": "<b>Macron</b> in Moskou",
-        "body": "<p>Een.</p><p>Twee &amp; drie.</p>", "published_at": "2022-02-08T10:00:00+01:00",
-        "author": "Frank Renout",
-    }), encoding="utf-8")
+    (tmp_path / "extra.json").write_text(
+        json.dumps(
+            {
+                "url": "https://nos.nl/artikel/1#top",
+                "title": "<b>Macron</b> in Moskou",
+                "body": "<p>Een.</p><p>Twee &amp; drie.</p>",
+                "published_at": "2022-02-08T10:00:00+01:00",
+                "author": "Frank Renout",
+            }
+        ),
+        encoding="utf-8",
+    )
     results = list(read_inputs([SEED, tmp_path / "extra.json"], source="nos.nl", language="nl"))
     assert [problem for _, _, problem in results] == [None, None]
     articles = [article for _, article, _ in results]
@@ -86,9 +99,11 @@ def test_send_raw_keeps_bytes_exactly(kafka, topic):
 
 def test_missing_topic_is_a_clear_error_and_is_not_created(kafka, admin):
     name = f"test.ingest.missing.{uuid.uuid4().hex[:12]}"
-    with ArticleProducer(kafka, topic=name, connect_timeout_s=2) as producer:
-        with pytest.raises(KafkaUnavailable, match="does the topic exist"):
-            producer.send_many([parse_raw(b'{"title": "t", "body": "b"}')])
+    with (
+        ArticleProducer(kafka, topic=name, connect_timeout_s=2) as producer,
+        pytest.raises(KafkaUnavailable, match="does the topic exist"),
+    ):
+        producer.send_many([parse_raw(b'{"title": "t", "body": "b"}')])
     assert name not in admin.list_topics()
 
 

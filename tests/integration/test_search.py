@@ -134,17 +134,13 @@ def test_bad_document_is_a_doc_error_and_the_rest_is_indexed(fresh_backend):
 def test_rejected_write_with_429_is_transient(fresh_backend):
     # The flood-stage disk block answers 429 per bulk item: the whole batch must be retried.
     index = template.first_index(fresh_backend.alias)
-    fresh_backend.client.indices.put_settings(
-        index=index, body={"index.blocks.read_only_allow_delete": True}
-    )
+    fresh_backend.client.indices.put_settings(index=index, body={"index.blocks.read_only_allow_delete": True})
     try:
         with pytest.raises(TransientSearchError) as info:
             fresh_backend.bulk_index([NL])
         assert info.value.status == 429
     finally:
-        fresh_backend.client.indices.put_settings(
-            index=index, body={"index.blocks.read_only_allow_delete": None}
-        )
+        fresh_backend.client.indices.put_settings(index=index, body={"index.blocks.read_only_allow_delete": None})
 
 
 def test_missing_write_alias_is_not_a_doc_error(fresh_backend, make_search_settings):

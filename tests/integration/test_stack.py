@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from streams.settings import Settings
 from streams.ops.stack import Stack, StackError
 from streams.ops.stack.manager import port_in_use
+from streams.settings import Settings
 
 
 def _free_port(start: int) -> int:
@@ -37,8 +37,9 @@ def env(tmp_path) -> dict[str, str]:
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "streams", "stack", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "streams", "stack", *args], env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def _our_jvms(state_dir: str) -> list[str]:
@@ -52,13 +53,13 @@ def test_up_twice_status_down(env: dict[str, str]) -> None:
         first = _cli(env, "up")
         assert first.returncode == 0, first.stdout + first.stderr
         assert "ready" in first.stdout
-        pids = {line for line in _our_jvms(state_dir)}
+        pids = set(_our_jvms(state_dir))
         assert len(pids) == 2, pids
 
         second = _cli(env, "up")
         assert second.returncode == 0, second.stderr
         assert "already up" in second.stdout
-        assert {line for line in _our_jvms(state_dir)} == pids  # nothing new started
+        assert set(_our_jvms(state_dir)) == pids  # nothing new started
 
         status = _cli(env, "status")
         assert status.returncode == 0, status.stdout
@@ -85,12 +86,17 @@ def test_port_taken_is_a_clear_error(env: dict[str, str]) -> None:
 
 
 def test_service_dying_at_start_shows_its_log(tmp_path) -> None:
-    settings = Settings().stack.model_copy(update={
-        "state_dir": tmp_path / "stack", "kafka_port": _free_port(19500),
-        "kafka_controller_port": _free_port(19600), "opensearch_port": _free_port(9270),
-        "opensearch_transport_port": _free_port(19700), "kafka_heap": "not-a-size",
-        "stop_timeout_s": 5.0,  # an OpenSearch JVM still starting up may ignore SIGTERM
-    })
+    settings = Settings().stack.model_copy(
+        update={
+            "state_dir": tmp_path / "stack",
+            "kafka_port": _free_port(19500),
+            "kafka_controller_port": _free_port(19600),
+            "opensearch_port": _free_port(9270),
+            "opensearch_transport_port": _free_port(19700),
+            "kafka_heap": "not-a-size",
+            "stop_timeout_s": 5.0,  # an OpenSearch JVM still starting up may ignore SIGTERM
+        }
+    )
     stack = Stack(settings, say=lambda m: None)
     with pytest.raises(StackError, match="kafka died during start") as info:
         stack.up()

@@ -22,15 +22,28 @@ def reason_of(value: bytes, limits: LimitSettings = LIMITS) -> InvalidArticle:
 
 
 def test_valid_article_is_cleaned_and_complete():
-    article = parse_raw(raw(
-        id="nos-1", url="https://nos.nl/a", source=" nos.nl ", title="  Poetin  en Macron ",
-        body="Eerste alinea.\n\nTweede alinea.", published_at="2022-02-08T10:00:00+01:00",
-        language="NL", meta={"author": "x"},
-    ), LIMITS)
+    article = parse_raw(
+        raw(
+            id="nos-1",
+            url="https://nos.nl/a",
+            source=" nos.nl ",
+            title="  Poetin  en Macron ",
+            body="Eerste alinea.\n\nTweede alinea.",
+            published_at="2022-02-08T10:00:00+01:00",
+            language="NL",
+            meta={"author": "x"},
+        ),
+        LIMITS,
+    )
     assert article == {
-        "id": "nos-1", "url": "https://nos.nl/a", "source": "nos.nl", "title": "Poetin en Macron",
-        "body": "Eerste alinea.\n\nTweede alinea.", "published_at": "2022-02-08T09:00:00Z",
-        "language": "nl", "meta": {"author": "x"},
+        "id": "nos-1",
+        "url": "https://nos.nl/a",
+        "source": "nos.nl",
+        "title": "Poetin en Macron",
+        "body": "Eerste alinea.\n\nTweede alinea.",
+        "published_at": "2022-02-08T09:00:00Z",
+        "language": "nl",
+        "meta": {"author": "x"},
     }
     assert tuple(article) == FIELDS
 
@@ -59,6 +72,7 @@ def test_language_tags_reduce_to_iso_639_1():
 
 
 # --- ids -----------------------------------------------------------------------------------
+
 
 def test_given_id_is_kept():
     assert parse_raw(raw(id=" abc/1 ", url="https://x/y", title="t", body="b"))["id"] == "abc/1"
@@ -90,6 +104,7 @@ def test_same_article_twice_gets_the_same_id():
 
 # --- unknown fields ------------------------------------------------------------------------
 
+
 def test_unknown_fields_are_kept_in_meta():
     article = parse_raw(raw(title="t", body="b", author="Frank", tags=["a"], meta={"k": 1}))
     assert article["meta"] == {"author": "Frank", "tags": ["a"], "k": 1}
@@ -103,26 +118,30 @@ def test_explicit_meta_wins_over_an_unknown_field_of_the_same_name():
 
 # --- reason codes --------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("payload", "reason", "names"), [
-    (b"\xff\xfe{}", "not_utf8", "UTF-8"),
-    (b"title: hello", "not_json", "JSON"),
-    (b'{"title": "t", "body": NaN}', "not_json", "NaN"),
-    (b'[{"title": "t", "body": "b"}]', "not_object", "list"),
-    (b"", "empty_payload", "no value"),
-    (raw(title="t"), "missing_field", "body"),
-    (raw(title=None, body="b"), "missing_field", "title"),
-    (raw(title="t", body="  \n\t "), "empty_field", "body"),
-    (raw(title="<p> </p>", body="b"), "empty_field", "title"),
-    (raw(title=["t"], body="b"), "wrong_type", "title"),
-    (raw(title=12, body="b"), "wrong_type", "title"),
-    (raw(title="t", body="b", meta=["x"]), "wrong_type", "meta"),
-    (raw(title="t", body="b", id=7), "wrong_type", "id"),
-    (raw(title="t", body="b", published_at="gisteren"), "bad_date", "published_at"),
-    (raw(title="t", body="b", published_at="2022-13-45"), "bad_date", "published_at"),
-    (raw(title="t", body="b", language="dutch"), "bad_language", "language"),
-    (raw(title="t", body="b", language="xx"), "bad_language", "language"),
-    (raw(title="t", body="b", id="x" * 600), "too_large", "id"),
-])
+
+@pytest.mark.parametrize(
+    ("payload", "reason", "names"),
+    [
+        (b"\xff\xfe{}", "not_utf8", "UTF-8"),
+        (b"title: hello", "not_json", "JSON"),
+        (b'{"title": "t", "body": NaN}', "not_json", "NaN"),
+        (b'[{"title": "t", "body": "b"}]', "not_object", "list"),
+        (b"", "empty_payload", "no value"),
+        (raw(title="t"), "missing_field", "body"),
+        (raw(title=None, body="b"), "missing_field", "title"),
+        (raw(title="t", body="  \n\t "), "empty_field", "body"),
+        (raw(title="<p> </p>", body="b"), "empty_field", "title"),
+        (raw(title=["t"], body="b"), "wrong_type", "title"),
+        (raw(title=12, body="b"), "wrong_type", "title"),
+        (raw(title="t", body="b", meta=["x"]), "wrong_type", "meta"),
+        (raw(title="t", body="b", id=7), "wrong_type", "id"),
+        (raw(title="t", body="b", published_at="gisteren"), "bad_date", "published_at"),
+        (raw(title="t", body="b", published_at="2022-13-45"), "bad_date", "published_at"),
+        (raw(title="t", body="b", language="dutch"), "bad_language", "language"),
+        (raw(title="t", body="b", language="xx"), "bad_language", "language"),
+        (raw(title="t", body="b", id="x" * 600), "too_large", "id"),
+    ],
+)
 def test_reason_codes(payload, reason, names):
     exc = reason_of(payload)
     assert exc.reason == reason
@@ -156,6 +175,7 @@ def test_default_limit_is_one_megabyte():
 
 
 # --- cleaning ------------------------------------------------------------------------------
+
 
 def test_html_becomes_text_with_paragraphs():
     body = (
@@ -206,14 +226,28 @@ def test_dumps_article_is_compact_utf8():
 
 # --- DLQ -----------------------------------------------------------------------------------
 
+
 def test_dlq_record_for_text_payload():
-    record = dlq_record(b'{"title": 1}', "wrong_type", "validate", "title must be a string",
-                        "articles.raw", 3, 42)
-    assert set(record) == {"reason", "stage", "error", "payload", "payload_encoding", "topic",
-                           "partition", "offset", "failed_at"}
+    record = dlq_record(b'{"title": 1}', "wrong_type", "validate", "title must be a string", "articles.raw", 3, 42)
+    assert set(record) == {
+        "reason",
+        "stage",
+        "error",
+        "payload",
+        "payload_encoding",
+        "topic",
+        "partition",
+        "offset",
+        "failed_at",
+    }
     assert record["payload"] == '{"title": 1}' and record["payload_encoding"] == "utf-8"
     assert (record["reason"], record["stage"], record["topic"], record["partition"], record["offset"]) == (
-        "wrong_type", "validate", "articles.raw", 3, 42)
+        "wrong_type",
+        "validate",
+        "articles.raw",
+        3,
+        42,
+    )
     failed_at = datetime.fromisoformat(record["failed_at"])
     assert failed_at.utcoffset().total_seconds() == 0
     json.dumps(record)  # serialisable as is

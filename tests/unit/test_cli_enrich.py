@@ -18,12 +18,20 @@ SEED = "seeds/000_d6634ea9b322a4cb.txt"
 MISSING = "nl_no_such_model_xyz"
 
 
-def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-        timeout: float = 180) -> subprocess.CompletedProcess:
+def run(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSSTREAMS_")}
     full_env |= {"NEWSSTREAMS_LOG_LEVEL": "WARNING"} | (env or {})
-    return subprocess.run([sys.executable, "-m", "streams", *args], cwd=PROJECT_DIR, input=stdin,
-                          capture_output=True, text=True, timeout=timeout, env=full_env)
+    return subprocess.run(
+        [sys.executable, "-m", "streams", *args],
+        cwd=PROJECT_DIR,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
 
 
 def documents(stdout: str) -> list[dict]:
@@ -54,10 +62,14 @@ def test_enrich_the_seed_and_report_a_bad_input():
 
 def test_enrich_from_stdin_compact():
     lines = [
-        {"title": "Poetin ontmoet Macron", "body": "De Russische president sprak in Moskou met de "
-                                                   "Franse president over Oekraïne en de NAVO."},
-        {"title": "Putin meets Macron", "body": "The Russian president met the French president in "
-                                                "Moscow to talk about Ukraine and NATO."},
+        {
+            "title": "Poetin ontmoet Macron",
+            "body": "De Russische president sprak in Moskou met de Franse president over Oekraïne en de NAVO.",
+        },
+        {
+            "title": "Putin meets Macron",
+            "body": "The Russian president met the French president in Moscow to talk about Ukraine and NATO.",
+        },
     ]
     proc = run("enrich", "-", "--compact", stdin="\n".join(json.dumps(x) for x in lines) + "\n")
     assert proc.returncode == 0, proc.stderr
@@ -77,12 +89,14 @@ def test_enrich_rejects_invalid_input_with_exit_1():
 
 
 def test_enrich_uses_the_configured_translator(tmp_path):
-    (tmp_path / "cli_engines.py").write_text(textwrap.dedent('''
+    (tmp_path / "cli_engines.py").write_text(
+        textwrap.dedent("""
         class Upper:
             name = "upper"
             def translate(self, text, source, target):
                 return text.upper()
-    '''))
+    """)
+    )
     env = {"NEWSSTREAMS_TRANSLATE__BACKEND": "cli_engines:Upper", "PYTHONPATH": str(tmp_path)}
     proc = run("enrich", "--compact", SEED, env=env)
     assert proc.returncode == 0, proc.stderr
@@ -114,17 +128,22 @@ def test_models_list_shows_every_configured_language():
 
 
 def test_models_list_says_blank_gazetteer_for_a_missing_model():
-    env = {"NEWSSTREAMS_ENRICH__MODELS__NL": MISSING,
-           "NEWSSTREAMS_ENRICH__FALLBACK_MODEL": "xx_no_such_model_xyz"}
+    env = {"NEWSSTREAMS_ENRICH__MODELS__NL": MISSING, "NEWSSTREAMS_ENRICH__FALLBACK_MODEL": "xx_no_such_model_xyz"}
     proc = run("models", "list", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     rows = {row["language"]: row for row in json.loads(proc.stdout)}
-    assert rows["nl"] == {"language": "nl", "package": MISSING, "installed": False, "version": None,
-                          "used": "blank+gazetteer"}
+    assert rows["nl"] == {
+        "language": "nl",
+        "package": MISSING,
+        "installed": False,
+        "version": None,
+        "used": "blank+gazetteer",
+    }
     assert rows["xx"]["package"] == "xx_no_such_model_xyz" and rows["xx"]["used"] == "blank+gazetteer"
     plain = run("models", "list", env=env).stdout
-    assert any(line.split()[:3] == ["nl", MISSING, "no"] and line.endswith("blank+gazetteer")
-               for line in plain.splitlines())
+    assert any(
+        line.split()[:3] == ["nl", MISSING, "no"] and line.endswith("blank+gazetteer") for line in plain.splitlines()
+    )
 
 
 def test_models_download_an_unknown_language():
@@ -151,11 +170,16 @@ requests.exceptions.ConnectionError: HTTPSConnectionPool(host='raw.githubusercon
 """
 
 
-@pytest.mark.parametrize("output, reason", [
-    (SPACY_OFFLINE, "no access to the model host (network)"),
-    ("✘ No compatible package found for 'nl_no_such_model_xyz' (spaCy v3.8.7)\n",
-     "no compatible package for this spaCy version"),
-    ("something odd\nlast line here\n", "last line here"),
-])
+@pytest.mark.parametrize(
+    "output, reason",
+    [
+        (SPACY_OFFLINE, "no access to the model host (network)"),
+        (
+            "✘ No compatible package found for 'nl_no_such_model_xyz' (spaCy v3.8.7)\n",
+            "no compatible package for this spaCy version",
+        ),
+        ("something odd\nlast line here\n", "last line here"),
+    ],
+)
 def test_download_reasons(output, reason):
     assert download_reason(output) == reason

@@ -75,7 +75,7 @@ def env_of(service: dict) -> dict[str, str | None]:
 def depends_on(service: dict) -> dict[str, str]:
     deps = service.get("depends_on") or {}
     if isinstance(deps, list):
-        return {name: "service_started" for name in deps}
+        return dict.fromkeys(deps, "service_started")
     return {name: (spec or {}).get("condition", "service_started") for name, spec in deps.items()}
 
 
@@ -202,14 +202,23 @@ def test_dependencies_exist_and_use_health_conditions(services):
 @pytest.mark.parametrize(
     "name, deps",
     [
-        ("worker", {"kafka": "service_healthy", "elasticsearch": "service_healthy",
-                    "setup": "service_completed_successfully"}),
-        ("setup", {"kafka": "service_healthy", "elasticsearch": "service_healthy",
-                   "kibana": "service_healthy"}),
-        ("worker-opensearch", {"kafka": "service_healthy", "opensearch": "service_healthy",
-                               "setup-opensearch": "service_completed_successfully"}),
-        ("setup-opensearch", {"kafka": "service_healthy", "opensearch": "service_healthy",
-                              "opensearch-dashboards": "service_healthy"}),
+        (
+            "worker",
+            {"kafka": "service_healthy", "elasticsearch": "service_healthy", "setup": "service_completed_successfully"},
+        ),
+        ("setup", {"kafka": "service_healthy", "elasticsearch": "service_healthy", "kibana": "service_healthy"}),
+        (
+            "worker-opensearch",
+            {
+                "kafka": "service_healthy",
+                "opensearch": "service_healthy",
+                "setup-opensearch": "service_completed_successfully",
+            },
+        ),
+        (
+            "setup-opensearch",
+            {"kafka": "service_healthy", "opensearch": "service_healthy", "opensearch-dashboards": "service_healthy"},
+        ),
         ("kibana", {"elasticsearch": "service_healthy"}),
     ],
 )
@@ -314,8 +323,10 @@ def test_no_secret_values_in_compose(services):
 
 
 def test_setup_commands(services):
-    for name, dashboards in (("setup", "http://kibana:5601"),
-                             ("setup-opensearch", "http://opensearch-dashboards:5601")):
+    for name, dashboards in (
+        ("setup", "http://kibana:5601"),
+        ("setup-opensearch", "http://opensearch-dashboards:5601"),
+    ):
         svc = services[name]
         assert svc["entrypoint"] == ["sh", "-c"], name
         script = svc["command"][0] if isinstance(svc["command"], list) else svc["command"]

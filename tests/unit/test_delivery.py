@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from streams.worker.delivery import index_documents
 from streams.search import SearchError, TransientSearchError
 from streams.settings import Settings
+from streams.worker.delivery import index_documents
 
 WORKER = Settings().worker.model_copy(update={"retry_backoff_initial_s": 0.01, "retry_backoff_max_s": 0.02})
 

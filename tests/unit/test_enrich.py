@@ -29,9 +29,18 @@ def seed_article():
 
 
 def article(title, body, **extra):
-    return {"id": title[:10], "url": None, "source": None, "title": title, "body": body,
-            "published_at": None, "language": None, "meta": {}, "pipeline": {"ingested_at": None},
-            **extra}
+    return {
+        "id": title[:10],
+        "url": None,
+        "source": None,
+        "title": title,
+        "body": body,
+        "published_at": None,
+        "language": None,
+        "meta": {},
+        "pipeline": {"ingested_at": None},
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -104,13 +113,21 @@ def test_input_fields_kept_and_not_mutated(enricher):
 
 def test_batch_groups_languages_and_keeps_order(enricher):
     batch = [
-        article("Poutine reçoit Macron", "Le président russe Vladimir Poutine a reçu Emmanuel "
-                "Macron au Kremlin pour parler de l'Ukraine et de l'OTAN."),
+        article(
+            "Poutine reçoit Macron",
+            "Le président russe Vladimir Poutine a reçu Emmanuel "
+            "Macron au Kremlin pour parler de l'Ukraine et de l'OTAN.",
+        ),
         seed_article(),
-        article("Putin warns NATO", "Russian President Vladimir Putin warned NATO against "
-                "expanding further east, the Kremlin said on Tuesday."),
-        article("Putin droht der NATO", "Der russische Präsident Wladimir Putin hat die NATO vor "
-                "einer Erweiterung nach Osten gewarnt, teilte der Kreml mit."),
+        article(
+            "Putin warns NATO",
+            "Russian President Vladimir Putin warned NATO against expanding further east, the Kremlin said on Tuesday.",
+        ),
+        article(
+            "Putin droht der NATO",
+            "Der russische Präsident Wladimir Putin hat die NATO vor "
+            "einer Erweiterung nach Osten gewarnt, teilte der Kreml mit.",
+        ),
         article("Ok", "Ok."),
     ]
     docs = [r.doc for r in enricher.enrich_batch(batch)]
@@ -131,8 +148,7 @@ def test_title_entities_use_title_offsets(enricher):
     doc = enricher.enrich(article("Spanning tussen Rusland en de VS.", "Poetin zwijgt."))
     title_ents = [(e["text"], e["start"]) for e in doc["entities"] if e["field"] == "title"]
     assert title_ents == [("Rusland", 16), ("VS", 30)]
-    assert [(e["text"], e["field"], e["start"]) for e in doc["entities"][2:]] == [
-        ("Poetin", "body", 0)]
+    assert [(e["text"], e["field"], e["start"]) for e in doc["entities"][2:]] == [("Poetin", "body", 0)]
 
 
 def test_empty_batch(enricher):

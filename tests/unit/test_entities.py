@@ -83,8 +83,10 @@ def test_vs_at_sentence_end_is_matched_in_dutch():
 
 
 def test_lowercase_vs_is_not_the_united_states():
-    for lang, text in [("nl", "Ajax vs PSV eindigde in een gelijkspel."),
-                       ("en", "It was rock vs paper, and us against them.")]:
+    for lang, text in [
+        ("nl", "Ajax vs PSV eindigde in een gelijkspel."),
+        ("en", "It was rock vs paper, and us against them."),
+    ]:
         assert all(e[2] != "Q30" for e in entities(lang, text)), text
 
 
@@ -108,11 +110,30 @@ def _mentions(lang, text):
 
 @pytest.mark.parametrize(
     ("label", "expected"),
-    [("PERSON", "PER"), ("PER", "PER"), ("GPE", "LOC"), ("LOC", "LOC"), ("FAC", "LOC"),
-     ("ORG", "ORG"), ("NORP", "MISC"), ("EVENT", "MISC"), ("PRODUCT", "MISC"),
-     ("WORK_OF_ART", "MISC"), ("LAW", "MISC"), ("LANGUAGE", "MISC"), ("MISC", "MISC"),
-     ("DATE", None), ("TIME", None), ("CARDINAL", None), ("ORDINAL", None), ("MONEY", None),
-     ("PERCENT", None), ("QUANTITY", None), ("persName", "PER"), ("SOMETHING_NEW", "MISC")],
+    [
+        ("PERSON", "PER"),
+        ("PER", "PER"),
+        ("GPE", "LOC"),
+        ("LOC", "LOC"),
+        ("FAC", "LOC"),
+        ("ORG", "ORG"),
+        ("NORP", "MISC"),
+        ("EVENT", "MISC"),
+        ("PRODUCT", "MISC"),
+        ("WORK_OF_ART", "MISC"),
+        ("LAW", "MISC"),
+        ("LANGUAGE", "MISC"),
+        ("MISC", "MISC"),
+        ("DATE", None),
+        ("TIME", None),
+        ("CARDINAL", None),
+        ("ORDINAL", None),
+        ("MONEY", None),
+        ("PERCENT", None),
+        ("QUANTITY", None),
+        ("persName", "PER"),
+        ("SOMETHING_NEW", "MISC"),
+    ],
 )
 def test_label_normalisation(label, expected):
     assert normalise_label(label) == expected
@@ -157,8 +178,9 @@ def _doc_with_model_ents(lang, text, ents):
 
 
 def test_model_mention_that_is_a_known_alias_gets_linked():
-    doc = _doc_with_model_ents("nl", "Gisteren sprak Poetin met Frank Renout.",
-                               [("Poetin", "PERSON"), ("Frank Renout", "PERSON")])
+    doc = _doc_with_model_ents(
+        "nl", "Gisteren sprak Poetin met Frank Renout.", [("Poetin", "PERSON"), ("Frank Renout", "PERSON")]
+    )
     found = {doc.text[m.start : m.end]: m for m in pipeline("nl").mentions(doc)}
     assert found["Poetin"].key == "Q7747" and found["Poetin"].source == "model"
     assert found["Frank Renout"].key is None and found["Frank Renout"].label == "PER"
@@ -174,11 +196,15 @@ def test_model_link_needs_a_compatible_type():
 def test_model_and_gazetteer_merged_in_a_real_pipeline():
     """A trained-like pipeline: a rule-based "ner" stands in for the model."""
     nlp = pipeline("nl").nlp
-    text = ("De Russische president Poetin en Frank Renout spraken van 10 tot 20 februari "
-            "in het Kremlin.")
+    text = "De Russische president Poetin en Frank Renout spraken van 10 tot 20 februari in het Kremlin."
     doc = nlp(text)
-    extra = [("Russische", "NORP"), ("Poetin", "PERSON"), ("Frank Renout", "PERSON"),
-             ("10 tot 20 februari", "DATE"), ("het Kremlin", "FAC")]
+    extra = [
+        ("Russische", "NORP"),
+        ("Poetin", "PERSON"),
+        ("Frank Renout", "PERSON"),
+        ("10 tot 20 februari", "DATE"),
+        ("het Kremlin", "FAC"),
+    ]
     spans = []
     for surface, label in extra:
         start = text.index(surface)

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli import app
+from streams.contracts.inputs import read_inputs
 from streams.enrich.evaluate import (
     PRF,
     Case,
@@ -18,7 +19,6 @@ from streams.enrich.evaluate import (
     load_cases,
     parse_case,
 )
-from streams.contracts.inputs import read_inputs
 from streams.settings import PROJECT_DIR, LimitSettings
 
 EVAL_DIR = PROJECT_DIR / "tests" / "data" / "eval"
@@ -28,37 +28,62 @@ POL, WAR, SPORT = "medtop:11000000", "medtop:16000000", "medtop:15000000"
 
 
 def ent(text, label, id=None, source="gazetteer"):
-    return {"text": text, "label": label, "id": id, "name": text, "source": source,
-            "field": "body", "start": 0, "end": len(text)}
+    return {
+        "text": text,
+        "label": label,
+        "id": id,
+        "name": text,
+        "source": source,
+        "field": "body",
+        "start": 0,
+        "end": len(text),
+    }
 
 
 def case(name, lang, entities, topics, title="t", body="b"):
-    return Case(name, {"id": name, "title": title, "body": body}, lang,
-                tuple(GoldEntity(*e) for e in entities), tuple(topics))
+    return Case(
+        name, {"id": name, "title": title, "body": body}, lang, tuple(GoldEntity(*e) for e in entities), tuple(topics)
+    )
 
 
 # Two articles, every figure below computed by hand.
 CASES = [
-    case("a", "nl",
-         [("Poetin", "PER", "Q7747"), ("Macron", "PER", "Q3052772"), ("Moskou", "LOC", "Q649"),
-          ("Frank Renout", "PER", None)],
-         [POL]),
-    case("b", "en",
-         [("Putin", "PER", "Q7747"), ("NATO", "ORG", "Q7184"), ("Washington", "LOC", None)],
-         [SPORT]),
+    case(
+        "a",
+        "nl",
+        [
+            ("Poetin", "PER", "Q7747"),
+            ("Macron", "PER", "Q3052772"),
+            ("Moskou", "LOC", "Q649"),
+            ("Frank Renout", "PER", None),
+        ],
+        [POL],
+    ),
+    case("b", "en", [("Putin", "PER", "Q7747"), ("NATO", "ORG", "Q7184"), ("Washington", "LOC", None)], [SPORT]),
 ]
 DOCS = [
-    {"language": "nl", "pipeline": {"ner_model": "blank+gazetteer"},
-     "topics": [{"code": WAR, "score": 0.9}, {"code": POL, "score": 0.5}],
-     "entities": [ent("Poetin", "PER", "Q7747"), ent("Poetin", "PER", "Q7747"),  # twice: once
-                  ent("Macron", "PER", "Q999"),  # right type, wrong link
-                  ent("Moskou", "ORG", "Q649"),  # wrong type (fp + fn), right link
-                  ent("Kremlin", "LOC", None, "model")]},  # not in the gold: fp
-    {"language": "nl", "pipeline": {"ner_model": "nl_tiny+gazetteer"},  # language wrong
-     "topics": [],
-     "entities": [ent("NATO", "ORG", None, "model"),  # found, unlinked
-                  ent("Acme", "ORG", "Q1", "model"),  # fp; not a gold entity: no linking effect
-                  ent("Washington", "LOC", "Q61")]},  # tp; a link the gold does not give
+    {
+        "language": "nl",
+        "pipeline": {"ner_model": "blank+gazetteer"},
+        "topics": [{"code": WAR, "score": 0.9}, {"code": POL, "score": 0.5}],
+        "entities": [
+            ent("Poetin", "PER", "Q7747"),
+            ent("Poetin", "PER", "Q7747"),  # twice: once
+            ent("Macron", "PER", "Q999"),  # right type, wrong link
+            ent("Moskou", "ORG", "Q649"),  # wrong type (fp + fn), right link
+            ent("Kremlin", "LOC", None, "model"),
+        ],
+    },  # not in the gold: fp
+    {
+        "language": "nl",
+        "pipeline": {"ner_model": "nl_tiny+gazetteer"},  # language wrong
+        "topics": [],
+        "entities": [
+            ent("NATO", "ORG", None, "model"),  # found, unlinked
+            ent("Acme", "ORG", "Q1", "model"),  # fp; not a gold entity: no linking effect
+            ent("Washington", "LOC", "Q61"),
+        ],
+    },  # tp; a link the gold does not give
 ]
 
 
@@ -105,8 +130,7 @@ def test_linking(report):
     assert (lk.gold_with_qid, lk.found, lk.correct, lk.wrong, lk.unlinked) == (5, 4, 2, 1, 1)
     assert lk.accuracy == pytest.approx(0.5) and lk.recall == pytest.approx(0.4)
     assert lk.linked_without_gold_qid == 1  # Washington
-    assert report.cases[0].wrong_links == [{"text": "Macron", "gold": "Q3052772",
-                                            "predicted": ["Q999"]}]
+    assert report.cases[0].wrong_links == [{"text": "Macron", "gold": "Q3052772", "predicted": ["Q999"]}]
 
 
 def test_linking_judges_the_id_whatever_the_label():
@@ -115,8 +139,9 @@ def test_linking_judges_the_id_whatever_the_label():
 
 
 def test_linking_right_if_any_mention_of_the_text_has_the_gold_id():
-    counts, _ = link_case([GoldEntity("Bayern", "ORG", "Q15789")],
-                          [ent("Bayern", "LOC", "Q980"), ent("Bayern", "ORG", "Q15789")])
+    counts, _ = link_case(
+        [GoldEntity("Bayern", "ORG", "Q15789")], [ent("Bayern", "LOC", "Q980"), ent("Bayern", "ORG", "Q15789")]
+    )
     assert (counts.correct, counts.wrong) == (1, 0)
 
 
@@ -132,15 +157,17 @@ def test_topics_language_models(report):
 
 def test_topics_only_the_first_three_count():
     c = case("c", "en", [], [SPORT])
-    doc = {"language": "en", "entities": [],
-           "topics": [{"code": POL}, {"code": WAR}, {"code": "medtop:04000000"}, {"code": SPORT}]}
+    doc = {
+        "language": "en",
+        "entities": [],
+        "topics": [{"code": POL}, {"code": WAR}, {"code": "medtop:04000000"}, {"code": SPORT}],
+    }
     assert evaluate([c], [doc]).total.topics.hits == 0
 
 
 def test_surface_whitespace_collapsed_case_kept():
     c = case("c", "nl", [("Frank Renout", "PER", None), ("NAVO", "ORG", "Q7184")], [])
-    doc = {"language": "nl", "topics": [],
-           "entities": [ent("Frank\n Renout", "PER"), ent("Navo", "ORG", "Q7184")]}
+    doc = {"language": "nl", "topics": [], "entities": [ent("Frank\n Renout", "PER"), ent("Navo", "ORG", "Q7184")]}
     e = evaluate([c], [doc]).total.entities
     assert (e.tp, e.fp, e.fn) == (1, 1, 1)
 
@@ -163,30 +190,37 @@ ARTICLE = {"title": "Poetin in Moskou", "body": "Poetin sprak met Frank Renout."
 
 
 def gold(**over):
-    g = {"language": "nl", "entities": [{"text": "Poetin", "label": "PER", "id": "Q7747"}],
-         "topics": ["11000000"]}
+    g = {"language": "nl", "entities": [{"text": "Poetin", "label": "PER", "id": "Q7747"}], "topics": ["11000000"]}
     g.update(over)
     return {"article": dict(ARTICLE), "gold": g}
 
 
 def test_parse_normalises_topics_and_deduplicates():
-    data = gold(entities=[{"text": "Poetin", "label": "PER", "id": "Q7747"},
-                          {"text": "Poetin", "label": "PER", "id": "Q7747"},
-                          {"text": "Moskou", "label": "LOC", "id": "Q649",
-                           "field": "title", "start": 10, "end": 16}])
+    data = gold(
+        entities=[
+            {"text": "Poetin", "label": "PER", "id": "Q7747"},
+            {"text": "Poetin", "label": "PER", "id": "Q7747"},
+            {"text": "Moskou", "label": "LOC", "id": "Q649", "field": "title", "start": 10, "end": 16},
+        ]
+    )
     c = parse_case(data, "x")
     assert c.topics == ("medtop:11000000",)
     assert c.entities == (GoldEntity("Poetin", "PER", "Q7747"), GoldEntity("Moskou", "LOC", "Q649"))
 
 
-@pytest.mark.parametrize("entities, message", [
-    ([{"text": "Poetin", "label": "PERSON"}], "label"),
-    ([{"text": "Poetin", "label": "PER", "id": "7747"}], "QID"),
-    ([{"text": "Putin", "label": "PER"}], "neither the title nor the body"),
-    ([{"text": "Poetin", "label": "PER", "field": "body", "start": 1, "end": 7}], "offsets"),
-    ([{"text": "Poetin", "label": "PER", "id": "Q7747"},
-      {"text": "Poetin", "label": "PER", "id": "Q1"}], "two ids"),
-])
+@pytest.mark.parametrize(
+    "entities, message",
+    [
+        ([{"text": "Poetin", "label": "PERSON"}], "label"),
+        ([{"text": "Poetin", "label": "PER", "id": "7747"}], "QID"),
+        ([{"text": "Putin", "label": "PER"}], "neither the title nor the body"),
+        ([{"text": "Poetin", "label": "PER", "field": "body", "start": 1, "end": 7}], "offsets"),
+        (
+            [{"text": "Poetin", "label": "PER", "id": "Q7747"}, {"text": "Poetin", "label": "PER", "id": "Q1"}],
+            "two ids",
+        ),
+    ],
+)
 def test_parse_rejects_bad_entities(entities, message):
     with pytest.raises(InvalidCase, match=message):
         parse_case(gold(entities=entities), "x")
@@ -231,28 +265,40 @@ def test_shipped_set_is_what_the_issue_asks_for():
 
 def test_shipped_seed_case_is_the_seed_as_produced():
     (seed_case,) = [c for c in load_cases(EVAL_DIR) if c.meta.get("origin") == "seeds/" + SEED.name]
-    [(_, article, problem)] = list(read_inputs([str(SEED)], source=None, language=None,
-                                               limits=LimitSettings()))
+    [(_, article, problem)] = list(read_inputs([str(SEED)], source=None, language=None, limits=LimitSettings()))
     assert problem is None
     assert (seed_case.article["id"], seed_case.article["title"], seed_case.article["body"]) == (
-        article["id"], article["title"], article["body"])
+        article["id"],
+        article["title"],
+        article["body"],
+    )
 
 
 # --- the command ---------------------------------------------------------------------------------
 
 
 def test_eval_command_json(tmp_path):
-    article = {"id": "e1", "title": "Poetin spreekt met Macron",
-               "body": "De Russische president Poetin sprak in Moskou met Macron over Oekraïne en "
-                       "de NAVO. Correspondent Frank Renout was erbij."}
-    data = {"article": article, "gold": {
-        "language": "nl", "topics": [POL],
-        "entities": [{"text": "Poetin", "label": "PER", "id": "Q7747"},
-                     {"text": "Macron", "label": "PER", "id": "Q3052772"},
-                     {"text": "Moskou", "label": "LOC", "id": "Q649"},
-                     {"text": "Oekraïne", "label": "LOC", "id": "Q212"},
-                     {"text": "NAVO", "label": "ORG", "id": "Q7184"},
-                     {"text": "Frank Renout", "label": "PER", "id": None}]}}
+    article = {
+        "id": "e1",
+        "title": "Poetin spreekt met Macron",
+        "body": "De Russische president Poetin sprak in Moskou met Macron over Oekraïne en "
+        "de NAVO. Correspondent Frank Renout was erbij.",
+    }
+    data = {
+        "article": article,
+        "gold": {
+            "language": "nl",
+            "topics": [POL],
+            "entities": [
+                {"text": "Poetin", "label": "PER", "id": "Q7747"},
+                {"text": "Macron", "label": "PER", "id": "Q3052772"},
+                {"text": "Moskou", "label": "LOC", "id": "Q649"},
+                {"text": "Oekraïne", "label": "LOC", "id": "Q212"},
+                {"text": "NAVO", "label": "ORG", "id": "Q7184"},
+                {"text": "Frank Renout", "label": "PER", "id": None},
+            ],
+        },
+    }
     (tmp_path / "e1.json").write_text(json.dumps(data), encoding="utf-8")
     result = CliRunner().invoke(app, ["eval", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output

@@ -20,9 +20,19 @@ def gaz():
 
 @pytest.mark.parametrize(
     ("lang", "surface"),
-    [("en", "Putin"), ("en", "Vladimir Putin"), ("nl", "Poetin"), ("nl", "Wladimir Poetin"),
-     ("nl", "Vladimir Poetin"), ("de", "Putin"), ("de", "Wladimir Putin"), ("fr", "Poutine"),
-     ("fr", "Vladimir Poutine"), ("de", "Putins"), ("nl", "Poetins")],
+    [
+        ("en", "Putin"),
+        ("en", "Vladimir Putin"),
+        ("nl", "Poetin"),
+        ("nl", "Wladimir Poetin"),
+        ("nl", "Vladimir Poetin"),
+        ("de", "Putin"),
+        ("de", "Wladimir Putin"),
+        ("fr", "Poutine"),
+        ("fr", "Vladimir Poutine"),
+        ("de", "Putins"),
+        ("nl", "Poetins"),
+    ],
 )
 def test_putin_in_every_language(gaz, lang, surface):
     entry = gaz.lookup(surface, lang)
@@ -32,8 +42,16 @@ def test_putin_in_every_language(gaz, lang, surface):
 
 @pytest.mark.parametrize(
     ("lang", "surface"),
-    [("nl", "NAVO"), ("nl", "Navo"), ("nl", "NATO"), ("fr", "OTAN"), ("de", "NATO"),
-     ("de", "Nato"), ("en", "NATO"), ("en", "Nato")],
+    [
+        ("nl", "NAVO"),
+        ("nl", "Navo"),
+        ("nl", "NATO"),
+        ("fr", "OTAN"),
+        ("de", "NATO"),
+        ("de", "Nato"),
+        ("en", "NATO"),
+        ("en", "Nato"),
+    ],
 )
 def test_nato_aliases(gaz, lang, surface):
     entry = gaz.lookup(surface, lang)
@@ -42,15 +60,25 @@ def test_nato_aliases(gaz, lang, surface):
 
 @pytest.mark.parametrize(
     ("lang", "surface", "qid", "name"),
-    [("nl", "Oekraïne", "Q212", "Ukraine"), ("nl", "Rusland", "Q159", "Russia"),
-     ("nl", "Verenigde Staten", "Q30", "United States"), ("nl", "VS", "Q30", "United States"),
-     ("en", "USA", "Q30", "United States"), ("en", "UK", "Q145", "United Kingdom"),
-     ("nl", "VK", "Q145", "United Kingdom"), ("de", "Russland", "Q159", "Russia"),
-     ("fr", "États-Unis", "Q30", "United States"), ("nl", "EU", "Q458", "European Union"),
-     ("fr", "UE", "Q458", "European Union"), ("nl", "VN", "Q1065", "United Nations"),
-     ("nl", "Moskou", "Q649", "Moscow"), ("de", "Moskau", "Q649", "Moscow"),
-     ("fr", "Moscou", "Q649", "Moscow"), ("nl", "Warschau", "Q270", "Warsaw"),
-     ("nl", "Europa", "Q46", "Europe")],
+    [
+        ("nl", "Oekraïne", "Q212", "Ukraine"),
+        ("nl", "Rusland", "Q159", "Russia"),
+        ("nl", "Verenigde Staten", "Q30", "United States"),
+        ("nl", "VS", "Q30", "United States"),
+        ("en", "USA", "Q30", "United States"),
+        ("en", "UK", "Q145", "United Kingdom"),
+        ("nl", "VK", "Q145", "United Kingdom"),
+        ("de", "Russland", "Q159", "Russia"),
+        ("fr", "États-Unis", "Q30", "United States"),
+        ("nl", "EU", "Q458", "European Union"),
+        ("fr", "UE", "Q458", "European Union"),
+        ("nl", "VN", "Q1065", "United Nations"),
+        ("nl", "Moskou", "Q649", "Moscow"),
+        ("de", "Moskau", "Q649", "Moscow"),
+        ("fr", "Moscou", "Q649", "Moscow"),
+        ("nl", "Warschau", "Q270", "Warsaw"),
+        ("nl", "Europa", "Q46", "Europe"),
+    ],
 )
 def test_territories_and_cities_from_cldr(gaz, lang, surface, qid, name):
     entry = gaz.lookup(surface, lang)
@@ -65,8 +93,18 @@ def test_territory_without_checked_qid_keeps_none(gaz):
 
 @pytest.mark.parametrize(
     ("lang", "surface"),
-    [("nl", "vs"), ("en", "us"), ("nl", "Russische"), ("nl", "Franse"), ("en", "Russian"),
-     ("nl", "wereld"), ("nl", "eurozone"), ("en", "Chad"), ("en", "Jordan"), ("nl", "Amerika")],
+    [
+        ("nl", "vs"),
+        ("en", "us"),
+        ("nl", "Russische"),
+        ("nl", "Franse"),
+        ("en", "Russian"),
+        ("nl", "wereld"),
+        ("nl", "eurozone"),
+        ("en", "Chad"),
+        ("en", "Jordan"),
+        ("nl", "Amerika"),
+    ],
 )
 def test_not_entities(gaz, lang, surface):
     assert gaz.lookup(surface, lang) is None
@@ -117,18 +155,26 @@ def write(tmp_path, name, text):
 
 
 def test_yaml_entries_merge_and_ambiguity(tmp_path):
-    write(tmp_path, "a.yaml", """
+    write(
+        tmp_path,
+        "a.yaml",
+        """
         entries:
           - {id: Q1, name: Alpha Person, type: PER, aliases: {all: [Alpha], nl: [Alfa]}}
           - {id: Q2, name: Beta Org, type: ORG, aliases: {en: [AB]}}
           - {id: Q3, name: Gamma Org, type: ORG, aliases: {en: [AB]}}
         exclude:
           nl: [Alfa]
-    """)
-    write(tmp_path, "b.yaml", """
+    """,
+    )
+    write(
+        tmp_path,
+        "b.yaml",
+        """
         entries:
           - {id: Q1, name: Alpha Person, type: PER, aliases: {de: [Alphas Bruder]}}
-    """)
+    """,
+    )
     gaz = load_gazetteer(["nl", "en", "de"], tmp_path, territories=False)
     assert len(gaz) == 3
     assert gaz.lookup("Alpha", "en").id == "Q1"
@@ -140,22 +186,30 @@ def test_yaml_entries_merge_and_ambiguity(tmp_path):
 
 
 def test_curated_alias_beats_cldr_name(tmp_path):
-    write(tmp_path, "a.yaml", """
+    write(
+        tmp_path,
+        "a.yaml",
+        """
         entries:
           - {id: null, name: Georgia (U.S. state), type: LOC, aliases: {en: [Georgia]}}
-    """)
+    """,
+    )
     gaz = load_gazetteer(["en"], tmp_path)
     assert gaz.lookup("Georgia", "en").name == "Georgia (U.S. state)"
 
 
 def test_territory_overrides_and_city_names(tmp_path):
-    write(tmp_path, "t.yaml", """
+    write(
+        tmp_path,
+        "t.yaml",
+        """
         territories:
           US: {id: Q30, aliases: {nl: [VS]}}
           FR: {skip: true}
         entries:
           - {id: Q649, name: Moscow, type: LOC, timezone: Europe/Moscow}
-    """)
+    """,
+    )
     gaz = load_gazetteer(["nl", "de"], tmp_path)
     assert gaz.lookup("VS", "nl").id == "Q30"
     assert gaz.lookup("Frankrijk", "nl") is None
@@ -234,7 +288,7 @@ def test_every_curated_entry_has_a_type_a_name_and_a_valid_qid():
 
 def test_no_qid_is_used_twice():
     seen: dict[str, str] = {}
-    for fname, key, qid, _ in _curated_entries():
+    for fname, _key, qid, _ in _curated_entries():
         if qid:
             assert qid not in seen, f"{qid} in {seen[qid]} and {fname}"
             seen[qid] = fname
@@ -293,29 +347,50 @@ def test_country_names_survive_the_city_names(gaz):
     ("lang", "surface", "name"),
     [
         # G20 heads of state and of government (late 2025)
-        ("en", "Trump", "Donald Trump"), ("de", "Merz", "Friedrich Merz"),
-        ("fr", "Macron", "Emmanuel Macron"), ("nl", "Starmer", "Keir Starmer"),
-        ("it", "Meloni", "Giorgia Meloni"), ("en", "Carney", "Mark Carney"),
-        ("es", "Sheinbaum", "Claudia Sheinbaum"), ("fr", "Lula", "Luiz Inácio Lula da Silva"),
-        ("es", "Milei", "Javier Milei"), ("en", "Xi Jinping", "Xi Jinping"),
-        ("en", "Modi", "Narendra Modi"), ("en", "Takaichi", "Sanae Takaichi"),
-        ("en", "Lee Jae-myung", "Lee Jae-myung"), ("en", "Prabowo", "Prabowo Subianto"),
-        ("en", "Albanese", "Anthony Albanese"), ("en", "Ramaphosa", "Cyril Ramaphosa"),
-        ("de", "Erdoğan", "Recep Tayyip Erdoğan"), ("fr", "Mohammed ben Salmane", "Mohammed bin Salman"),
-        ("nl", "Poetin", "Vladimir Putin"), ("de", "Mischustin", "Mikhail Mishustin"),
+        ("en", "Trump", "Donald Trump"),
+        ("de", "Merz", "Friedrich Merz"),
+        ("fr", "Macron", "Emmanuel Macron"),
+        ("nl", "Starmer", "Keir Starmer"),
+        ("it", "Meloni", "Giorgia Meloni"),
+        ("en", "Carney", "Mark Carney"),
+        ("es", "Sheinbaum", "Claudia Sheinbaum"),
+        ("fr", "Lula", "Luiz Inácio Lula da Silva"),
+        ("es", "Milei", "Javier Milei"),
+        ("en", "Xi Jinping", "Xi Jinping"),
+        ("en", "Modi", "Narendra Modi"),
+        ("en", "Takaichi", "Sanae Takaichi"),
+        ("en", "Lee Jae-myung", "Lee Jae-myung"),
+        ("en", "Prabowo", "Prabowo Subianto"),
+        ("en", "Albanese", "Anthony Albanese"),
+        ("en", "Ramaphosa", "Cyril Ramaphosa"),
+        ("de", "Erdoğan", "Recep Tayyip Erdoğan"),
+        ("fr", "Mohammed ben Salmane", "Mohammed bin Salman"),
+        ("nl", "Poetin", "Vladimir Putin"),
+        ("de", "Mischustin", "Mikhail Mishustin"),
         # EU member states (a sample)
-        ("nl", "Schoof", "Dick Schoof"), ("nl", "De Wever", "Bart De Wever"),
-        ("de", "Steinmeier", "Frank-Walter Steinmeier"), ("en", "Tusk", "Donald Tusk"),
-        ("en", "Nawrocki", "Karol Nawrocki"), ("en", "Orbán", "Viktor Orbán"),
-        ("es", "Pedro Sánchez", "Pedro Sánchez"), ("en", "Frederiksen", "Mette Frederiksen"),
-        ("en", "Kristersson", "Ulf Kristersson"), ("en", "Mitsotakis", "Kyriakos Mitsotakis"),
-        ("en", "Fico", "Robert Fico"), ("en", "Babiš", "Andrej Babiš"),
-        ("en", "Lecornu", "Sébastien Lecornu"), ("de", "Christian Stocker", "Christian Stocker"),
+        ("nl", "Schoof", "Dick Schoof"),
+        ("nl", "De Wever", "Bart De Wever"),
+        ("de", "Steinmeier", "Frank-Walter Steinmeier"),
+        ("en", "Tusk", "Donald Tusk"),
+        ("en", "Nawrocki", "Karol Nawrocki"),
+        ("en", "Orbán", "Viktor Orbán"),
+        ("es", "Pedro Sánchez", "Pedro Sánchez"),
+        ("en", "Frederiksen", "Mette Frederiksen"),
+        ("en", "Kristersson", "Ulf Kristersson"),
+        ("en", "Mitsotakis", "Kyriakos Mitsotakis"),
+        ("en", "Fico", "Robert Fico"),
+        ("en", "Babiš", "Andrej Babiš"),
+        ("en", "Lecornu", "Sébastien Lecornu"),
+        ("de", "Christian Stocker", "Christian Stocker"),
         # leaders of international organisations
-        ("en", "Guterres", "António Guterres"), ("nl", "Rutte", "Mark Rutte"),
-        ("de", "von der Leyen", "Ursula von der Leyen"), ("en", "António Costa", "António Costa"),
-        ("fr", "Lagarde", "Christine Lagarde"), ("en", "Georgieva", "Kristalina Georgieva"),
-        ("en", "Tedros", "Tedros Adhanom Ghebreyesus"), ("en", "Okonjo-Iweala", "Ngozi Okonjo-Iweala"),
+        ("en", "Guterres", "António Guterres"),
+        ("nl", "Rutte", "Mark Rutte"),
+        ("de", "von der Leyen", "Ursula von der Leyen"),
+        ("en", "António Costa", "António Costa"),
+        ("fr", "Lagarde", "Christine Lagarde"),
+        ("en", "Georgieva", "Kristalina Georgieva"),
+        ("en", "Tedros", "Tedros Adhanom Ghebreyesus"),
+        ("en", "Okonjo-Iweala", "Ngozi Okonjo-Iweala"),
         ("de", "Papst Leo XIV.", "Pope Leo XIV"),
     ],
 )
@@ -328,23 +403,45 @@ def test_required_people(gaz, lang, surface, name):
 @pytest.mark.parametrize(
     ("lang", "surface", "name"),
     [
-        ("nl", "NAVO", "NATO"), ("fr", "OTAN", "NATO"), ("de", "IWF", "International Monetary Fund"),
-        ("fr", "FMI", "International Monetary Fund"), ("nl", "Wereldbank", "World Bank"),
-        ("fr", "OMS", "World Health Organization"), ("en", "WTO", "World Trade Organization"),
-        ("de", "EZB", "European Central Bank"), ("nl", "Europese Commissie", "European Commission"),
-        ("fr", "Parlement européen", "European Parliament"), ("de", "Europäischer Rat", "European Council"),
-        ("fr", "Conseil de l'Europe", "Council of Europe"), ("nl", "OVSE", "Organization for Security and Co-operation in Europe"),
+        ("nl", "NAVO", "NATO"),
+        ("fr", "OTAN", "NATO"),
+        ("de", "IWF", "International Monetary Fund"),
+        ("fr", "FMI", "International Monetary Fund"),
+        ("nl", "Wereldbank", "World Bank"),
+        ("fr", "OMS", "World Health Organization"),
+        ("en", "WTO", "World Trade Organization"),
+        ("de", "EZB", "European Central Bank"),
+        ("nl", "Europese Commissie", "European Commission"),
+        ("fr", "Parlement européen", "European Parliament"),
+        ("de", "Europäischer Rat", "European Council"),
+        ("fr", "Conseil de l'Europe", "Council of Europe"),
+        ("nl", "OVSE", "Organization for Security and Co-operation in Europe"),
         ("nl", "Internationaal Strafhof", "International Criminal Court"),
-        ("en", "ICJ", "International Court of Justice"), ("en", "UNHCR", "United Nations High Commissioner for Refugees"),
-        ("en", "UNICEF", "UNICEF"), ("nl", "Rode Kruis", "Red Cross"), ("en", "G7", "G7"), ("de", "G20", "G20"),
-        ("en", "OPEC", "OPEC"), ("en", "ASEAN", "ASEAN"), ("nl", "Afrikaanse Unie", "African Union"),
-        ("en", "United Nations", "United Nations"), ("nl", "EU", "European Union"),
-        ("de", "UN-Sicherheitsrat", "United Nations Security Council"), ("en", "IAEA", "International Atomic Energy Agency"),
+        ("en", "ICJ", "International Court of Justice"),
+        ("en", "UNHCR", "United Nations High Commissioner for Refugees"),
+        ("en", "UNICEF", "UNICEF"),
+        ("nl", "Rode Kruis", "Red Cross"),
+        ("en", "G7", "G7"),
+        ("de", "G20", "G20"),
+        ("en", "OPEC", "OPEC"),
+        ("en", "ASEAN", "ASEAN"),
+        ("nl", "Afrikaanse Unie", "African Union"),
+        ("en", "United Nations", "United Nations"),
+        ("nl", "EU", "European Union"),
+        ("de", "UN-Sicherheitsrat", "United Nations Security Council"),
+        ("en", "IAEA", "International Atomic Energy Agency"),
         # companies
-        ("en", "Apple", "Apple Inc."), ("nl", "Shell", "Shell plc"), ("de", "Amazon", "Amazon (company)"),
-        ("en", "Microsoft", "Microsoft"), ("en", "Nvidia", "Nvidia"), ("nl", "ASML", "ASML"),
-        ("en", "Volkswagen", "Volkswagen"), ("en", "ING", "ING Group"), ("nl", "KLM", "KLM"),
-        ("en", "Pfizer", "Pfizer"), ("en", "TotalEnergies", "TotalEnergies"),
+        ("en", "Apple", "Apple Inc."),
+        ("nl", "Shell", "Shell plc"),
+        ("de", "Amazon", "Amazon (company)"),
+        ("en", "Microsoft", "Microsoft"),
+        ("en", "Nvidia", "Nvidia"),
+        ("nl", "ASML", "ASML"),
+        ("en", "Volkswagen", "Volkswagen"),
+        ("en", "ING", "ING Group"),
+        ("nl", "KLM", "KLM"),
+        ("en", "Pfizer", "Pfizer"),
+        ("en", "TotalEnergies", "TotalEnergies"),
     ],
 )
 def test_required_organisations(gaz, lang, surface, name):
@@ -356,17 +453,37 @@ def test_required_organisations(gaz, lang, surface, name):
 @pytest.mark.parametrize(
     ("lang", "surface", "name"),
     [
-        ("nl", "Moskou", "Moscow"), ("fr", "Moscou", "Moscow"), ("de", "Moskau", "Moscow"),
-        ("nl", "Kiev", "Kyiv"), ("en", "Kyiv", "Kyiv"), ("de", "Kiew", "Kyiv"),
-        ("nl", "Peking", "Beijing"), ("en", "Beijing", "Beijing"), ("fr", "Pékin", "Beijing"),
-        ("nl", "Den Haag", "The Hague"), ("en", "The Hague", "The Hague"), ("fr", "La Haye", "The Hague"),
-        ("nl", "Londen", "London"), ("nl", "Brussel", "Brussels"), ("fr", "Bruxelles", "Brussels"),
-        ("de", "Wien", "Vienna"), ("nl", "Wenen", "Vienna"), ("it", "Varsavia", "Warsaw"),
-        ("nl", "Keulen", "Cologne"), ("fr", "Anvers", "Antwerp"), ("de", "Straßburg", "Strasbourg"),
-        ("en", "Washington", "Washington, D.C."), ("es", "Nueva York", "New York City"),
-        ("nl", "Gazastrook", "Gaza Strip"), ("de", "Westjordanland", "West Bank"),
-        ("fr", "Le Caire", "Cairo"), ("nl", "Kaapstad", "Cape Town"), ("en", "Canberra", "Canberra"),
-        ("en", "Brasília", "Brasília"), ("fr", "Pyongyang", "Pyongyang"), ("en", "Ottawa", "Ottawa"),
+        ("nl", "Moskou", "Moscow"),
+        ("fr", "Moscou", "Moscow"),
+        ("de", "Moskau", "Moscow"),
+        ("nl", "Kiev", "Kyiv"),
+        ("en", "Kyiv", "Kyiv"),
+        ("de", "Kiew", "Kyiv"),
+        ("nl", "Peking", "Beijing"),
+        ("en", "Beijing", "Beijing"),
+        ("fr", "Pékin", "Beijing"),
+        ("nl", "Den Haag", "The Hague"),
+        ("en", "The Hague", "The Hague"),
+        ("fr", "La Haye", "The Hague"),
+        ("nl", "Londen", "London"),
+        ("nl", "Brussel", "Brussels"),
+        ("fr", "Bruxelles", "Brussels"),
+        ("de", "Wien", "Vienna"),
+        ("nl", "Wenen", "Vienna"),
+        ("it", "Varsavia", "Warsaw"),
+        ("nl", "Keulen", "Cologne"),
+        ("fr", "Anvers", "Antwerp"),
+        ("de", "Straßburg", "Strasbourg"),
+        ("en", "Washington", "Washington, D.C."),
+        ("es", "Nueva York", "New York City"),
+        ("nl", "Gazastrook", "Gaza Strip"),
+        ("de", "Westjordanland", "West Bank"),
+        ("fr", "Le Caire", "Cairo"),
+        ("nl", "Kaapstad", "Cape Town"),
+        ("en", "Canberra", "Canberra"),
+        ("en", "Brasília", "Brasília"),
+        ("fr", "Pyongyang", "Pyongyang"),
+        ("en", "Ottawa", "Ottawa"),
     ],
 )
 def test_required_places(gaz, lang, surface, name):
@@ -377,10 +494,28 @@ def test_required_places(gaz, lang, surface, name):
 
 @pytest.mark.parametrize(
     ("lang", "surface"),
-    [("en", "May"), ("en", "Shell"), ("en", "Amazon"), ("en", "Total"), ("en", "Ford"),
-     ("de", "Mercedes"), ("es", "Santiago"), ("en", "Costa"), ("en", "Dan"), ("en", "Pavel"),
-     ("de", "Frieden"), ("de", "Herzog"), ("en", "Liverpool"), ("en", "Wagner"), ("en", "ICC"),
-     ("en", "Merck"), ("en", "Delta"), ("en", "Orange"), ("de", "Michel"), ("en", "Will")],
+    [
+        ("en", "May"),
+        ("en", "Shell"),
+        ("en", "Amazon"),
+        ("en", "Total"),
+        ("en", "Ford"),
+        ("de", "Mercedes"),
+        ("es", "Santiago"),
+        ("en", "Costa"),
+        ("en", "Dan"),
+        ("en", "Pavel"),
+        ("de", "Frieden"),
+        ("de", "Herzog"),
+        ("en", "Liverpool"),
+        ("en", "Wagner"),
+        ("en", "ICC"),
+        ("en", "Merck"),
+        ("en", "Delta"),
+        ("en", "Orange"),
+        ("de", "Michel"),
+        ("en", "Will"),
+    ],
 )
 def test_risky_words_are_not_linked(gaz, lang, surface):
     assert gaz.lookup(surface, lang) is None

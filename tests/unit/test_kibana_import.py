@@ -44,8 +44,10 @@ class Request:
         head = f"Content-Type: {self.headers['content-type']}\r\n\r\n".encode()
         message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + self.body)
         assert message.is_multipart()
-        return {part.get_param("name", header="content-disposition"):
-                (part.get_filename(), part.get_payload(decode=True)) for part in message.iter_parts()}
+        return {
+            part.get_param("name", header="content-disposition"): (part.get_filename(), part.get_payload(decode=True))
+            for part in message.iter_parts()
+        }
 
 
 class SavedObjectsImportStub:
@@ -60,8 +62,9 @@ class SavedObjectsImportStub:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length", 0))
-                request = Request("POST", self.path, {k.lower(): v for k, v in self.headers.items()},
-                                  self.rfile.read(length))
+                request = Request(
+                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)
+                )
                 stub.requests.append(request)
                 status, body = stub.reply or (200, stub.answer(request))
                 data = json.dumps(body).encode()
@@ -143,8 +146,9 @@ def test_kibana_default_space(stub: SavedObjectsImportStub) -> None:
     assert files["file"] == ("newsstreams.ndjson", KIBANA_NDJSON.read_bytes())  # the file, byte for byte
 
 
-def test_kibana_space_from_option_and_from_settings(stub: SavedObjectsImportStub,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kibana_space_from_option_and_from_settings(
+    stub: SavedObjectsImportStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run("--url", stub.url, "--space", "ops team").exit_code == 0
     monkeypatch.setenv("NEWSSTREAMS_KIBANA__SPACE", "news")
     monkeypatch.setenv("NEWSSTREAMS_KIBANA__URL", stub.url)
@@ -175,8 +179,7 @@ def test_opensearch_dashboards_has_no_spaces(stub: SavedObjectsImportStub) -> No
     assert stub.requests == []
 
 
-def test_basic_auth_from_settings_never_printed(stub: SavedObjectsImportStub,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_basic_auth_from_settings_never_printed(stub: SavedObjectsImportStub, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSSTREAMS_KIBANA__USERNAME", "elastic")
     monkeypatch.setenv("NEWSSTREAMS_KIBANA__PASSWORD", PASSWORD)
     result = run("--url", stub.url)
@@ -206,8 +209,9 @@ def test_credentials_in_the_url_become_basic_auth_and_are_not_printed(stub: Save
     assert stub.url in result.stdout
 
 
-def test_data_views_follow_the_configured_aliases(stub: SavedObjectsImportStub,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_data_views_follow_the_configured_aliases(
+    stub: SavedObjectsImportStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSSTREAMS_SEARCH__ALIAS", "news")
     monkeypatch.setenv("NEWSSTREAMS_SEARCH__METRICS_ALIAS", "news-metrics")
     assert run("--url", stub.url).exit_code == 0
@@ -215,8 +219,11 @@ def test_data_views_follow_the_configured_aliases(stub: SavedObjectsImportStub,
     sent = [json.loads(line) for line in content.decode().splitlines()]
     original = [json.loads(line) for line in KIBANA_NDJSON.read_text().splitlines()]
     titles = {o["id"]: o["attributes"]["title"] for o in sent if o["type"] == "index-pattern"}
-    assert titles == {"newsstreams-articles": "news", "newsstreams-articles-indexed": "news",
-                      "newsstreams-metrics": "news-metrics"}
+    assert titles == {
+        "newsstreams-articles": "news",
+        "newsstreams-articles-indexed": "news",
+        "newsstreams-metrics": "news-metrics",
+    }
     assert [o for o in sent if o["type"] != "index-pattern"] == [o for o in original if o["type"] != "index-pattern"]
 
 
@@ -242,33 +249,58 @@ def test_dashboard_links_carry_the_space(stub: SavedObjectsImportStub) -> None:
 
 # --- failures -----------------------------------------------------------------------------------------
 def test_import_errors_exit_non_zero_and_are_shown(stub: SavedObjectsImportStub) -> None:
-    stub.reply = (200, {
-        "success": False, "successCount": 1,
-        "successResults": [{"type": "index-pattern", "id": "newsstreams-metrics", "meta": {"title": "m"}}],
-        "errors": [
-            {"id": "newsstreams-vis-lag", "type": "visualization", "meta": {"title": "Consumer lag per partition"},
-             "error": {"type": "missing_references",
-                       "references": [{"type": "index-pattern", "id": "newsstreams-metrics-x"}]}},
-            {"id": "newsstreams-dashboard-news", "type": "dashboard", "title": "News",
-             "error": {"type": "unknown", "message": "Document has a newer version", "statusCode": 400}},
-        ],
-    })
+    stub.reply = (
+        200,
+        {
+            "success": False,
+            "successCount": 1,
+            "successResults": [{"type": "index-pattern", "id": "newsstreams-metrics", "meta": {"title": "m"}}],
+            "errors": [
+                {
+                    "id": "newsstreams-vis-lag",
+                    "type": "visualization",
+                    "meta": {"title": "Consumer lag per partition"},
+                    "error": {
+                        "type": "missing_references",
+                        "references": [{"type": "index-pattern", "id": "newsstreams-metrics-x"}],
+                    },
+                },
+                {
+                    "id": "newsstreams-dashboard-news",
+                    "type": "dashboard",
+                    "title": "News",
+                    "error": {"type": "unknown", "message": "Document has a newer version", "statusCode": 400},
+                },
+            ],
+        },
+    )
     result = run("--url", stub.url)
     assert result.exit_code == 1
     assert "Kibana imported 1 object(s) and rejected 2" in result.stderr
-    assert ("visualization newsstreams-vis-lag (Consumer lag per partition): missing references: "
-            "index-pattern/newsstreams-metrics-x") in result.stderr
+    assert (
+        "visualization newsstreams-vis-lag (Consumer lag per partition): missing references: "
+        "index-pattern/newsstreams-metrics-x"
+    ) in result.stderr
     assert "dashboard newsstreams-dashboard-news (News): unknown: Document has a newer version" in result.stderr
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("status, body, expected", [
-    (401, {"statusCode": 401, "error": "Unauthorized", "message": "[security_exception] unable to authenticate"},
-     "answered 401: [security_exception] unable to authenticate (set NEWSSTREAMS_KIBANA__USERNAME"),
-    (400, {"statusCode": 400, "error": "Bad Request", "message": "Invalid file extension .txt"},
-     "answered 400: Invalid file extension .txt"),
-    (404, {"statusCode": 404, "error": "Not Found", "message": "Not Found"}, "does the space 'nope' exist?"),
-])
+@pytest.mark.parametrize(
+    "status, body, expected",
+    [
+        (
+            401,
+            {"statusCode": 401, "error": "Unauthorized", "message": "[security_exception] unable to authenticate"},
+            "answered 401: [security_exception] unable to authenticate (set NEWSSTREAMS_KIBANA__USERNAME",
+        ),
+        (
+            400,
+            {"statusCode": 400, "error": "Bad Request", "message": "Invalid file extension .txt"},
+            "answered 400: Invalid file extension .txt",
+        ),
+        (404, {"statusCode": 404, "error": "Not Found", "message": "Not Found"}, "does the space 'nope' exist?"),
+    ],
+)
 def test_http_errors(stub: SavedObjectsImportStub, monkeypatch: pytest.MonkeyPatch, status, body, expected) -> None:
     monkeypatch.setenv("NEWSSTREAMS_KIBANA__PASSWORD", PASSWORD)
     monkeypatch.setenv("NEWSSTREAMS_KIBANA__USERNAME", "elastic")

@@ -87,8 +87,16 @@ def test_und_when_confidence_is_low():
 
 @pytest.mark.parametrize(
     ("hint", "code"),
-    [("nl", "nl"), ("NL", "nl"), ("nl-BE", "nl"), ("fr_CA", "fr"), ("", None), (None, None),
-     (42, None), ("english", None)],
+    [
+        ("nl", "nl"),
+        ("NL", "nl"),
+        ("nl-BE", "nl"),
+        ("fr_CA", "fr"),
+        ("", None),
+        (None, None),
+        (42, None),
+        ("english", None),
+    ],
 )
 def test_normalise_hint(hint, code):
     assert normalise_hint(hint) == code

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -23,7 +23,7 @@ HOSTILE = [
     'title:"x" OR body:*',
     '{"script": {"source": "System.exit(0)"}}',
     "/.*/ AND _exists_:meta",
-    "\\\" } ] ) ; DROP",
+    '\\" } ] ) ; DROP',
 ]
 
 
@@ -90,17 +90,13 @@ def test_topic_and_source():
 
 def test_date_range():
     (rng,) = _filters(build_query(since="2024-05-01", until="2024-05-31"))
-    assert rng == {
-        "range": {
-            "published_at": {"gte": "2024-05-01T00:00:00+00:00", "lt": "2024-06-01T00:00:00+00:00"}
-        }
-    }
+    assert rng == {"range": {"published_at": {"gte": "2024-05-01T00:00:00+00:00", "lt": "2024-06-01T00:00:00+00:00"}}}
     (rng,) = _filters(build_query(since="2024-05-01T12:00:00+02:00", until="2024-05-02T10:00:00Z"))
     assert rng["range"]["published_at"] == {
         "gte": "2024-05-01T10:00:00+00:00",
         "lte": "2024-05-02T10:00:00+00:00",
     }
-    (rng,) = _filters(build_query(since=date(2024, 5, 1), until=datetime(2024, 5, 2, tzinfo=timezone.utc)))
+    (rng,) = _filters(build_query(since=date(2024, 5, 1), until=datetime(2024, 5, 2, tzinfo=UTC)))
     assert rng["range"]["published_at"] == {
         "gte": "2024-05-01T00:00:00+00:00",
         "lte": "2024-05-02T00:00:00+00:00",

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.contracts.inputs import read_inputs
 from streams.contracts.article import parse_raw
+from streams.contracts.inputs import read_inputs
 from streams.settings import LimitSettings
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_d6634ea9b322a4cb.txt"
@@ -54,12 +54,16 @@ def test_txt_not_utf8(tmp_path):
 
 def test_json_object_and_list(tmp_path):
     (tmp_path / "one.json").write_text(json.dumps({"title": "Een", "body": "b", "url": "https://x/1"}))
-    (tmp_path / "many.json").write_text(json.dumps([
-        {"title": "Twee", "body": "b"},
-        {"title": "Drie"},
-        "not an article",
-        {"title": "Vier", "body": "b", "source": "own.nl", "language": "de"},
-    ]))
+    (tmp_path / "many.json").write_text(
+        json.dumps(
+            [
+                {"title": "Twee", "body": "b"},
+                {"title": "Drie"},
+                "not an article",
+                {"title": "Vier", "body": "b", "source": "own.nl", "language": "de"},
+            ]
+        )
+    )
     [one] = read(tmp_path / "one.json")
     assert one[1]["title"] == "Een" and one[1]["id"].startswith("u-")
     results = read(tmp_path / "many.json", source="default.nl", language="nl")
@@ -84,8 +88,10 @@ def test_jsonl_reports_bad_lines_with_their_number(tmp_path):
         json.dumps({"title": "Een", "body": "b"}) + "\n"
         "\n"
         "{broken\n"
-        + json.dumps({"title": "Drie", "body": "b", "language": "klingon"}) + "\n"
-        + json.dumps({"title": "Vier", "body": "b"}) + "\r\n",
+        + json.dumps({"title": "Drie", "body": "b", "language": "klingon"})
+        + "\n"
+        + json.dumps({"title": "Vier", "body": "b"})
+        + "\r\n",
         encoding="utf-8",
     )
     results = read(path)
@@ -116,15 +122,20 @@ def test_missing_and_unsupported_inputs(tmp_path):
     assert [p.split(":")[0] for _, p in problems(results)] == ["not_found", "unsupported_format", "empty_input"]
 
 
-@pytest.mark.parametrize(("data", "titles"), [
-    (json.dumps({"title": "Een", "body": "b"}, indent=2), ["Een"]),
-    (json.dumps([{"title": "Een", "body": "b"}, {"title": "Twee", "body": "b"}]), ["Een", "Twee"]),
-    (json.dumps({"title": "Een", "body": "b"}) + "\n" + json.dumps({"title": "Twee", "body": "b"}) + "\n",
-     ["Een", "Twee"]),
-    ("Een kop\n\nDe tekst.\n", ["Een kop"]),
-    ("[Update] Kop met haken\nTekst.", ["[Update] Kop met haken"]),
-    ("\ufeff{\"title\": \"BOM\", \"body\": \"b\"}", ["BOM"]),
-])
+@pytest.mark.parametrize(
+    ("data", "titles"),
+    [
+        (json.dumps({"title": "Een", "body": "b"}, indent=2), ["Een"]),
+        (json.dumps([{"title": "Een", "body": "b"}, {"title": "Twee", "body": "b"}]), ["Een", "Twee"]),
+        (
+            json.dumps({"title": "Een", "body": "b"}) + "\n" + json.dumps({"title": "Twee", "body": "b"}) + "\n",
+            ["Een", "Twee"],
+        ),
+        ("Een kop\n\nDe tekst.\n", ["Een kop"]),
+        ("[Update] Kop met haken\nTekst.", ["[Update] Kop met haken"]),
+        ('\ufeff{"title": "BOM", "body": "b"}', ["BOM"]),
+    ],
+)
 def test_stdin_detects_json_jsonl_and_text(data, titles):
     results = read("-", stdin=io.BytesIO(data.encode("utf-8")))
     assert problems(results) == []

@@ -34,9 +34,14 @@ AGG_FIELD_TYPES: dict[str, set[str]] = {
     "terms": {"keyword", "boolean", "ip"} | NUMERIC,  # top values: exact values, never analysed text
     "date_histogram": DATE,
     "histogram": NUMERIC,
-    "sum": NUMERIC, "avg": NUMERIC, "median": NUMERIC, "percentiles": NUMERIC,
-    "percentile_ranks": NUMERIC, "std_dev": NUMERIC,
-    "min": NUMERIC | DATE, "max": NUMERIC | DATE,
+    "sum": NUMERIC,
+    "avg": NUMERIC,
+    "median": NUMERIC,
+    "percentiles": NUMERIC,
+    "percentile_ranks": NUMERIC,
+    "std_dev": NUMERIC,
+    "min": NUMERIC | DATE,
+    "max": NUMERIC | DATE,
     "cardinality": {"keyword", "boolean", "ip"} | NUMERIC | DATE,
 }
 SORTABLE = {"keyword", "boolean", "ip"} | NUMERIC | DATE
@@ -62,8 +67,10 @@ def flatten(properties: dict[str, Any], prefix: str = "") -> dict[str, str]:
 def index_fields() -> dict[str, dict[str, str]]:
     """Alias (the data view title) -> flattened mapping, for the default settings."""
     s = SearchSettings()
-    return {s.alias: flatten(template.mappings()["properties"]),
-            s.metrics_alias: flatten(template.metrics_mappings()["properties"])}
+    return {
+        s.alias: flatten(template.mappings()["properties"]),
+        s.metrics_alias: flatten(template.metrics_mappings()["properties"]),
+    }
 
 
 def load(path: Path) -> list[dict]:
@@ -172,8 +179,11 @@ def check_query(obj: dict, source: dict, fields: dict[str, str]) -> list[str]:
     query = source.get("query", {})
     if query.get("language") != "kuery":
         return [f"{_name(obj)}: query language {query.get('language')!r}, expected kuery"]
-    return [f"{_name(obj)}: query filters on {f!r}, which is not mapped"
-            for f in _KQL_FIELD.findall(query.get("query", "")) if f not in fields]
+    return [
+        f"{_name(obj)}: query filters on {f!r}, which is not mapped"
+        for f in _KQL_FIELD.findall(query.get("query", ""))
+        if f not in fields
+    ]
 
 
 def check_visualization(obj: dict, title: str, fields: dict[str, str]) -> list[str]:
@@ -218,8 +228,9 @@ def check_visualization(obj: dict, title: str, fields: dict[str, str]) -> list[s
 
 def check_search(obj: dict, fields: dict[str, str]) -> list[str]:
     attrs = obj["attributes"]
-    problems = [f"{_name(obj)}: column {c!r} is not in the index mapping"
-                for c in attrs.get("columns", []) if c not in fields]
+    problems = [
+        f"{_name(obj)}: column {c!r} is not in the index mapping" for c in attrs.get("columns", []) if c not in fields
+    ]
     if not attrs.get("columns"):
         problems.append(f"{_name(obj)}: no columns")
     for field, direction in attrs.get("sort", []):
@@ -241,8 +252,11 @@ def check_dashboard(obj: dict, by_key: dict[tuple[str, str], dict], product: str
     for panel in panels:
         # Kibana 8 names a panel's reference "<panelIndex>:<panelRefName>"; the 7.10 line (OpenSearch
         # Dashboards) uses "<panelRefName>" alone.
-        ref_name = (f"{panel.get('panelIndex')}:{panel.get('panelRefName')}" if product == "kibana"
-                    else panel.get("panelRefName"))
+        ref_name = (
+            f"{panel.get('panelIndex')}:{panel.get('panelRefName')}"
+            if product == "kibana"
+            else panel.get("panelRefName")
+        )
         ref = refs.get(ref_name)
         where = f"{_name(obj)} panel {panel.get('panelIndex')}"
         if ref is None:
@@ -264,8 +278,10 @@ def check_dashboard(obj: dict, by_key: dict[tuple[str, str], dict], product: str
             else:
                 continue
             break
-    unused = set(refs) - {(f"{p.get('panelIndex')}:{p.get('panelRefName')}" if product == "kibana"
-                           else p.get("panelRefName")) for p in panels}
+    unused = set(refs) - {
+        (f"{p.get('panelIndex')}:{p.get('panelRefName')}" if product == "kibana" else p.get("panelRefName"))
+        for p in panels
+    }
     if unused:
         problems.append(f"{_name(obj)}: references no panel uses: {sorted(unused)}")
     return problems
@@ -303,13 +319,27 @@ def test_dashboards_have_the_promised_panels(product: str) -> None:
         return found
 
     news, pipeline = uses("News"), uses("Pipeline")
-    for agg in [("date_histogram", "published_at"), ("terms", "language"), ("terms", "source"),
-                ("terms", "entity_names"), ("terms", "topics.label")]:
+    for agg in [
+        ("date_histogram", "published_at"),
+        ("terms", "language"),
+        ("terms", "source"),
+        ("terms", "entity_names"),
+        ("terms", "topics.label"),
+    ]:
         assert any(u[1:] == agg for u in news), f"News lacks {agg}"
     assert {("search", "column", c) for c in ("title", "entity_names", "topics.label")} <= news
-    for agg in [("sum", "articles_out"), ("terms", "stage"), ("max", "lag"), ("terms", "partition"),
-                ("max", "latency_p50_ms"), ("max", "latency_p95_ms"), ("max", "latency_p99_ms"),
-                ("max", "e2e_p99_ms"), ("sum", "count"), ("terms", "reason")]:
+    for agg in [
+        ("sum", "articles_out"),
+        ("terms", "stage"),
+        ("max", "lag"),
+        ("terms", "partition"),
+        ("max", "latency_p50_ms"),
+        ("max", "latency_p95_ms"),
+        ("max", "latency_p99_ms"),
+        ("max", "e2e_p99_ms"),
+        ("sum", "count"),
+        ("terms", "reason"),
+    ]:
         assert any(u[1:] == agg for u in pipeline), f"Pipeline lacks {agg}"
 
 
@@ -352,6 +382,7 @@ def _mutate_vis(objects: list[dict], vis_id: str, change) -> list[dict]:
 def _set_field(agg_type: str, field: str):
     def change(vis: dict) -> None:
         next(a for a in vis["aggs"] if a["type"] == agg_type)["params"]["field"] = field
+
     return change
 
 
@@ -386,6 +417,7 @@ def _panels(change):
         panels = json.loads(obj["attributes"]["panelsJSON"])
         change(panels)
         obj["attributes"]["panelsJSON"] = json.dumps(panels)
+
     return apply
 
 
@@ -395,11 +427,14 @@ BROKEN = [
     ("newsstreams-articles", lambda o: o["attributes"].update(timeFieldName="language"), "not a date"),
     ("newsstreams-metrics", lambda o: o["attributes"].update(title="newsstreams-metric"), "none of the aliases"),
     ("newsstreams-vis-lag", lambda o: o["references"][0].update(id="no-such-view"), "not in the file"),
-    ("newsstreams-vis-lag", lambda o: o["attributes"]["kibanaSavedObjectMeta"].update(
-        searchSourceJSON=o["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"].replace(
-            "kind:lag", "knd:lag")), "query filters on 'knd'"),
-    ("newsstreams-dashboard-news", lambda o: o["references"][0].update(id="newsstreams-vis-gone"),
-     "not in the file"),
+    (
+        "newsstreams-vis-lag",
+        lambda o: o["attributes"]["kibanaSavedObjectMeta"].update(
+            searchSourceJSON=o["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"].replace("kind:lag", "knd:lag")
+        ),
+        "query filters on 'knd'",
+    ),
+    ("newsstreams-dashboard-news", lambda o: o["references"][0].update(id="newsstreams-vis-gone"), "not in the file"),
     ("newsstreams-dashboard-news", _panels(lambda p: p[0].update(panelRefName="panel_x")), "no reference named"),
     ("newsstreams-dashboard-pipeline", _panels(lambda p: p[1]["gridData"].update(x=12)), "overlaps"),
     ("newsstreams-vis-topics", lambda o: o.update(id="newsstreams-vis-top-entities"), "duplicate id"),

@@ -28,8 +28,10 @@ def article(i: int, **extra) -> bytes:
 
 def echo_enrich(articles: list[dict]) -> list[EnrichResult]:
     """A stand-in for Enricher.enrich_batch: adds a field, fails articles whose title says so."""
-    return [EnrichResult(error=RuntimeError("boom")) if a["title"].endswith("fail")
-            else EnrichResult({**a, "entities": []}) for a in articles]
+    return [
+        EnrichResult(error=RuntimeError("boom")) if a["title"].endswith("fail") else EnrichResult({**a, "entities": []})
+        for a in articles
+    ]
 
 
 # --- validate -------------------------------------------------------------------------------------
@@ -41,11 +43,20 @@ def test_validate_stamps_ingestion_time_from_the_message_timestamp():
     assert doc["pipeline"] == {"ingested_at": "2023-11-14T22:13:20.000Z"}
 
 
-@pytest.mark.parametrize(("value", "reason"), [
-    (None, "empty_payload"), (b"", "empty_payload"), (b"\xff\xfe", "not_utf8"), (b"{", "not_json"),
-    (b"[1]", "not_object"), (b'{"title": "t"}', "missing_field"), (b'{"title": 1, "body": "b"}', "wrong_type"),
-    (b'{"title": "t", "body": NaN}', "not_json"), (b"[" * 100_000, "not_json"),
-])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, "empty_payload"),
+        (b"", "empty_payload"),
+        (b"\xff\xfe", "not_utf8"),
+        (b"{", "not_json"),
+        (b"[1]", "not_object"),
+        (b'{"title": "t"}', "missing_field"),
+        (b'{"title": 1, "body": "b"}', "wrong_type"),
+        (b'{"title": "t", "body": NaN}', "not_json"),
+        (b"[" * 100_000, "not_json"),
+    ],
+)
 def test_validate_turns_each_bad_record_into_its_dead_letter(value, reason):
     good, [dead] = stages.validate([rec(value, 7)], LIMITS)
     assert good == [] and (dead.reason, dead.stage, dead.record.offset) == (reason, "validate", 7)
@@ -59,7 +70,9 @@ def test_enrich_outcome_keeps_order_and_isolates_failures():
     out = stages.enrich(records, limits=LIMITS, enrich_batch=echo_enrich, budget_bytes=10_000)
     assert [(o.record.offset, o.key) for o in out.out] == [(0, b"a1"), (3, b"a3")]
     assert [(d.record.offset, d.reason, d.stage) for d in out.dead] == [
-        (1, "not_json", "validate"), (2, "enrich_failed", "enrich")]
+        (1, "not_json", "validate"),
+        (2, "enrich_failed", "enrich"),
+    ]
     assert "RuntimeError: boom" in out.dead[1].error
     assert json.loads(out.out[0].value)["entities"] == []
 
@@ -76,11 +89,18 @@ def test_enriched_record_over_budget_goes_to_dlq_with_the_raw_payload():
 # --- index ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "problem"), [
-    (b'{"id": null, "title": "x"}', "id must be a string"), (b'{"id": ""}', "id is empty"),
-    (b'{"id": true}', "id must be a string"), (b"[]", "expected a JSON object"), (b"{", "JSONDecodeError"),
-    (None, "expected a JSON object"), (b'{"id": "x", "pipeline": 3}', "pipeline must be an object"),
-])
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (b'{"id": null, "title": "x"}', "id must be a string"),
+        (b'{"id": ""}', "id is empty"),
+        (b'{"id": true}', "id must be a string"),
+        (b"[]", "expected a JSON object"),
+        (b"{", "JSONDecodeError"),
+        (None, "expected a JSON object"),
+        (b'{"id": "x", "pipeline": 3}', "pipeline must be an object"),
+    ],
+)
 def test_read_enriched_refuses_records_without_a_usable_id(value, problem):
     good, [dead] = stages.read_enriched([rec(value)])
     assert good == [] and dead.reason == "bad_enriched_record" and problem in dead.error

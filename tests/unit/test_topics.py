@@ -37,14 +37,26 @@ def test_lexicons_cover_every_topic(scorer):
 @pytest.mark.parametrize(
     ("lang", "text"),
     [
-        ("nl", "Ajax heeft de wedstrijd tegen PSV gewonnen. De spits scoorde twee doelpunten en de "
-               "trainer was tevreden over zijn spelers. Ajax blijft koploper in de eredivisie."),
-        ("en", "The striker scored twice as the champions won the match, and the coach praised "
-               "his players after the league game in a packed stadium."),
-        ("de", "Der Stürmer erzielte zwei Tore, der Trainer lobte die Spieler nach dem Spiel in "
-               "der Bundesliga vor vollem Stadion."),
-        ("fr", "L'attaquant a marqué deux fois et l'entraîneur a félicité ses joueurs après "
-               "le match de championnat dans un stade plein."),
+        (
+            "nl",
+            "Ajax heeft de wedstrijd tegen PSV gewonnen. De spits scoorde twee doelpunten en de "
+            "trainer was tevreden over zijn spelers. Ajax blijft koploper in de eredivisie.",
+        ),
+        (
+            "en",
+            "The striker scored twice as the champions won the match, and the coach praised "
+            "his players after the league game in a packed stadium.",
+        ),
+        (
+            "de",
+            "Der Stürmer erzielte zwei Tore, der Trainer lobte die Spieler nach dem Spiel in "
+            "der Bundesliga vor vollem Stadion.",
+        ),
+        (
+            "fr",
+            "L'attaquant a marqué deux fois et l'entraîneur a félicité ses joueurs après "
+            "le match de championnat dans un stade plein.",
+        ),
     ],
 )
 def test_sports_text_is_sport_first(scorer, lang, text):
@@ -60,8 +72,10 @@ def test_unrelated_text_has_no_topics(scorer, text):
 
 
 def test_shape_and_bounds(scorer):
-    text = ("De regering en het parlement spraken over de oorlog, de economie, het klimaat, de "
-            "zorg, het onderwijs, de politie en het voetbal.")
+    text = (
+        "De regering en het parlement spraken over de oorlog, de economie, het klimaat, de "
+        "zorg, het onderwijs, de politie en het voetbal."
+    )
     topics = scorer.score("nl", words(text))
     assert 1 <= len(topics) <= 3
     scores = [t["score"] for t in topics]
@@ -96,6 +110,5 @@ def test_title_words_weigh_more(scorer):
 def test_threshold_and_max_topics():
     strict = TopicScorer({"nl": Lexicon.from_mapping({"15000000": ["voetbal"]})}, threshold=0.99)
     assert strict.score("nl", ["voetbal"] + ["x"] * 50) == []
-    one = TopicScorer({"nl": Lexicon.from_mapping({"15000000": ["voetbal"],
-                                                   "11000000": ["kabinet"]})}, max_topics=1)
+    one = TopicScorer({"nl": Lexicon.from_mapping({"15000000": ["voetbal"], "11000000": ["kabinet"]})}, max_topics=1)
     assert len(one.score("nl", ["voetbal", "kabinet", "kabinet"])) == 1

@@ -31,8 +31,16 @@ TEMPLATES = [
     "On Monday {} travelled to the border with a film crew.",
     "The newspaper quoted {} as saying that troops were leaving.",
 ]
-OTHER_NAMES = ["Anna de Wit", "Pieter Bakker", "Lotte Visser", "Karim Haddad", "Sara Jansen",
-               "Tom Hendriks", "Eva Smit", "Joost Mulder"]
+OTHER_NAMES = [
+    "Anna de Wit",
+    "Pieter Bakker",
+    "Lotte Visser",
+    "Karim Haddad",
+    "Sara Jansen",
+    "Tom Hendriks",
+    "Eva Smit",
+    "Joost Mulder",
+]
 # Well-known people next to titles and places, so that the model learns where a person's span ends
 # ("President Putin" is not a name; "Moscow as" is not one either): the gazetteer must keep those.
 KNOWN = [
@@ -103,9 +111,11 @@ def tiny_model(tmp_path_factory):
 ARTICLE = {
     "id": "tiny-1",
     "title": "Putin and Macron meet in Moscow as NATO watches",
-    "body": ("Russian President Putin met Macron in Moscow on Monday. Correspondent Frank Renout "
-             "reported from the capital on Tuesday. According to Frank Renout, the talks lasted six "
-             "hours. NATO said it would keep its troops in the region."),
+    "body": (
+        "Russian President Putin met Macron in Moscow on Monday. Correspondent Frank Renout "
+        "reported from the capital on Tuesday. According to Frank Renout, the talks lasted six "
+        "hours. NATO said it would keep its troops in the region."
+    ),
 }
 
 
@@ -141,7 +151,7 @@ def test_gazetteer_links_survive_the_merge(enriched):
 def test_no_overlapping_spans(enriched):
     for field in ("title", "body"):
         spans = sorted((e["start"], e["end"]) for e in enriched["entities"] if e["field"] == field)
-        for (_, end), (start, _) in zip(spans, spans[1:]):
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
             assert end <= start, spans
         for e in enriched["entities"]:
             assert ARTICLE[e["field"]][e["start"] : e["end"]] == e["text"]

@@ -22,8 +22,8 @@ from pydantic import ValidationError
 from streams.enrich import Enricher
 from streams.enrich.translate import (
     CircuitBreaker,
-    TranslatorConfigError,
     Translator,
+    TranslatorConfigError,
     lead,
     load_engine,
     make_translator,
@@ -104,8 +104,14 @@ def stub():
 
 
 def settings_for(stub: LibreTranslateStub | None, **overrides) -> TranslateSettings:
-    values = {"backend": "libretranslate", "url": stub.url if stub else "http://127.0.0.1:9",
-              "timeout_s": 2.0, "retries": 2, "breaker_failures": 5, "breaker_reset_s": 60.0}
+    values = {
+        "backend": "libretranslate",
+        "url": stub.url if stub else "http://127.0.0.1:9",
+        "timeout_s": 2.0,
+        "retries": 2,
+        "breaker_failures": 5,
+        "breaker_reset_s": 60.0,
+    }
     return TranslateSettings(**(values | overrides))
 
 
@@ -125,14 +131,17 @@ def free_port() -> int:
 def test_request_body_and_response(stub):
     translator = make_translator(settings_for(stub, api_key=SECRET))
     out = translator(article(), NL)
-    assert out == {"en": {"title": "[en] Poetin spreekt met Macron",
-                          "summary": "[en] Een lange tekst. Over de grens.",
-                          "source": "nl", "engine": "libretranslate"}}
+    assert out == {
+        "en": {
+            "title": "[en] Poetin spreekt met Macron",
+            "summary": "[en] Een lange tekst. Over de grens.",
+            "source": "nl",
+            "engine": "libretranslate",
+        }
+    }
     assert stub.requests == [
-        {"q": "Poetin spreekt met Macron", "source": "nl", "target": "en", "format": "text",
-         "api_key": SECRET},
-        {"q": "Een lange tekst. Over de grens.", "source": "nl", "target": "en", "format": "text",
-         "api_key": SECRET},
+        {"q": "Poetin spreekt met Macron", "source": "nl", "target": "en", "format": "text", "api_key": SECRET},
+        {"q": "Een lange tekst. Over de grens.", "source": "nl", "target": "en", "format": "text", "api_key": SECRET},
     ]
     assert stub.paths == ["/translate", "/translate"]
     assert all(ct.startswith("application/json") for ct in stub.content_types)
@@ -243,8 +252,7 @@ def test_circuit_opens_skips_and_closes_after_a_successful_trial(stub):
     started = time.monotonic()
     skipped = [translator(article(), NL) for _ in range(20)]
     assert time.monotonic() - started < 0.5  # skipped at once
-    assert all(s["en"] == {"error": "circuit open", "source": "nl", "engine": "libretranslate"}
-               for s in skipped)
+    assert all(s["en"] == {"error": "circuit open", "source": "nl", "engine": "libretranslate"} for s in skipped)
     assert len(stub.requests) == 3  # nothing reached the stub while open
     assert translator.stats["skipped"] == 20
 
@@ -292,7 +300,8 @@ def test_a_timeout_storm_costs_breaker_failures_times_timeout_then_nothing(stub)
 
 @pytest.fixture
 def user_module(tmp_path, monkeypatch):
-    (tmp_path / "my_engines.py").write_text(textwrap.dedent('''
+    (tmp_path / "my_engines.py").write_text(
+        textwrap.dedent("""
         import time
 
         class Shouty:
@@ -319,7 +328,8 @@ def user_module(tmp_path, monkeypatch):
 
         class NoMethod:
             pass
-    '''))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     return "my_engines"
 
@@ -329,9 +339,12 @@ def test_user_class_by_dotted_path(user_module, spec):
     translator = make_translator(TranslateSettings(backend=spec, targets=["en"]))
     assert translator.engine.settings.backend == spec  # constructed with the settings
     out = translator(article(), NL)
-    assert out["en"] == {"title": "en:POETIN SPREEKT MET MACRON",
-                         "summary": "en:EEN LANGE TEKST. OVER DE GRENS.",
-                         "source": "nl", "engine": "shouty"}
+    assert out["en"] == {
+        "title": "en:POETIN SPREEKT MET MACRON",
+        "summary": "en:EEN LANGE TEKST. OVER DE GRENS.",
+        "source": "nl",
+        "engine": "shouty",
+    }
 
 
 def test_user_class_without_constructor_arguments_or_name(user_module):
@@ -352,11 +365,14 @@ def test_a_failing_user_class_is_recorded(user_module):
     assert translator(article(), NL)["en"]["error"] == "RuntimeError: model not loaded"
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("my_engines:Missing", "has no Missing"),
-    ("no_such_module_xyz:Engine", "cannot import no_such_module_xyz"),
-    ("my_engines:NoMethod", "no translate(text, source, target) method"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("my_engines:Missing", "has no Missing"),
+        ("no_such_module_xyz:Engine", "cannot import no_such_module_xyz"),
+        ("my_engines:NoMethod", "no translate(text, source, target) method"),
+    ],
+)
 def test_bad_backends_fail_at_start(user_module, spec, message):
     with pytest.raises(TranslatorConfigError, match=re.escape(message)):
         load_engine(TranslateSettings(backend=spec))
@@ -448,14 +464,22 @@ def test_lead():
 def test_enricher_end_to_end_with_the_stub(stub):
     settings = Settings(translate=settings_for(stub))
     enricher = Enricher.from_settings(settings)
-    dutch = {"id": "nl-1", "title": "Poetin ontmoet Macron in Moskou",
-             "body": "De Russische president Poetin heeft met zijn Franse evenknie Macron gesproken "
-                     "over de spanningen aan de grens met Oekraïne. Ze spraken zes uur met elkaar.",
-             "language": None, "pipeline": {}}
-    english = {"id": "en-1", "title": "Putin meets Macron in Moscow",
-               "body": "The Russian president Putin met his French counterpart Macron to talk "
-                       "about the tensions on the border with Ukraine. They talked for six hours.",
-               "language": None, "pipeline": {}}
+    dutch = {
+        "id": "nl-1",
+        "title": "Poetin ontmoet Macron in Moskou",
+        "body": "De Russische president Poetin heeft met zijn Franse evenknie Macron gesproken "
+        "over de spanningen aan de grens met Oekraïne. Ze spraken zes uur met elkaar.",
+        "language": None,
+        "pipeline": {},
+    }
+    english = {
+        "id": "en-1",
+        "title": "Putin meets Macron in Moscow",
+        "body": "The Russian president Putin met his French counterpart Macron to talk "
+        "about the tensions on the border with Ukraine. They talked for six hours.",
+        "language": None,
+        "pipeline": {},
+    }
     nl_doc, en_doc = (r.doc for r in enricher.enrich_batch([dutch, english]))
     assert nl_doc["language"] == "nl" and en_doc["language"] == "en"
     assert nl_doc["translations"]["en"]["title"] == "[en] Poetin ontmoet Macron in Moskou"
@@ -465,7 +489,8 @@ def test_enricher_end_to_end_with_the_stub(stub):
     assert "Q7747" in nl_doc["entity_ids"]
 
     stub.delay = 1.0  # a slow translator: the document is still produced, with the error
-    slow = Enricher(settings.enrich, gazetteer=enricher.gazetteer,
-                    translate=make_translator(settings_for(stub, timeout_s=0.1)))
+    slow = Enricher(
+        settings.enrich, gazetteer=enricher.gazetteer, translate=make_translator(settings_for(stub, timeout_s=0.1))
+    )
     doc = slow.enrich(dutch)
     assert doc["translations"]["en"]["error"] == "timeout after 0.1s" and doc["entities"]

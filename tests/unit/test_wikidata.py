@@ -24,10 +24,20 @@ LANGS = ["nl", "en", "de", "fr"]
 PROJECT = Path(__file__).resolve().parents[2]
 
 KEPT = {
-    "Q7747": "PER", "Q3052772": "PER", "Q567": "PER", "Q264766": "PER",
-    "Q7184": "ORG", "Q95": "ORG", "Q2283": "ORG",
-    "Q159": "LOC", "Q649": "LOC", "Q90": "LOC", "Q727": "LOC",
-    "Q123456704": "LOC", "Q123456705": "LOC", "Q123456706": "LOC",
+    "Q7747": "PER",
+    "Q3052772": "PER",
+    "Q567": "PER",
+    "Q264766": "PER",
+    "Q7184": "ORG",
+    "Q95": "ORG",
+    "Q2283": "ORG",
+    "Q159": "LOC",
+    "Q649": "LOC",
+    "Q90": "LOC",
+    "Q727": "LOC",
+    "Q123456704": "LOC",
+    "Q123456705": "LOC",
+    "Q123456706": "LOC",
 }
 BELOW_THRESHOLD = {"Q123456701", "Q123456703", "Q123456707"}  # 3, 4 and 6 sitelinks
 OTHER_CLASSES = {"Q146", "Q132689", "Q362", "Q123456702", "P31"}  # cat, film, war, deprecated P31
@@ -96,8 +106,14 @@ def test_output_loads_through_the_gazetteer_loader(built):
     out = built[0]
     gaz = load_gazetteer(LANGS, out.parent, territories=False)
     assert len(gaz) == len(KEPT)
-    for lang, surface in [("nl", "Poetin"), ("nl", "Vladimir Poetin"), ("de", "Putin"),
-                          ("de", "Putins"), ("fr", "Poutine"), ("en", "Vladimir Putin")]:
+    for lang, surface in [
+        ("nl", "Poetin"),
+        ("nl", "Vladimir Poetin"),
+        ("de", "Putin"),
+        ("de", "Putins"),
+        ("fr", "Poutine"),
+        ("en", "Vladimir Putin"),
+    ]:
         entry = gaz.lookup(surface, lang)
         assert entry is not None, (lang, surface)
         assert (entry.id, entry.name, entry.type) == ("Q7747", "Vladimir Putin", "PER")
@@ -157,8 +173,14 @@ def test_classes_are_configurable(tmp_path):
 
 
 def test_malformed_lines_are_counted_not_fatal():
-    lines = [b"[\n", b'{"type":"item","id":"Q1"},\n', b"{not json},\n", b'"a string",\n',
-             b'{"type":"item","id":"Q2","labels":{"en":{"lang\n', b"]\n"]
+    lines = [
+        b"[\n",
+        b'{"type":"item","id":"Q1"},\n',
+        b"{not json},\n",
+        b'"a string",\n',
+        b'{"type":"item","id":"Q2","labels":{"en":{"lang\n',
+        b"]\n",
+    ]
     stats = BuildStats()
     ids = [e["id"] for e in iter_entities(lines, stats)]
     assert ids == ["Q1"]
@@ -167,8 +189,13 @@ def test_malformed_lines_are_counted_not_fatal():
 
 def test_progress_is_reported(tmp_path):
     seen = []
-    build_gazetteer(SAMPLE, tmp_path / "out.yaml", languages=LANGS, progress_every=10,
-                    on_progress=lambda s: seen.append((s.read, s.kept, s.bytes_read)))
+    build_gazetteer(
+        SAMPLE,
+        tmp_path / "out.yaml",
+        languages=LANGS,
+        progress_every=10,
+        on_progress=lambda s: seen.append((s.read, s.kept, s.bytes_read)),
+    )
     assert len(seen) >= 3  # after 10 and 20 entities, and once at the end
     assert seen[-1][0] == 23 and seen[-1][2] == SAMPLE.stat().st_size
 
@@ -184,9 +211,18 @@ def test_no_partial_file_on_failure(tmp_path):
 
 @pytest.mark.parametrize(
     ("form", "expected"),
-    [("  Vladimir   Putin ", "Vladimir Putin"), ("NATO", "NATO"), ("putin", None), ("EU", None),
-     ("May", None), ("Paris (France)", None), ("Q7747", "Q7747"), ("von der Leyen", "von der Leyen"),
-     ("A B C D E F G H I", None), (None, None)],
+    [
+        ("  Vladimir   Putin ", "Vladimir Putin"),
+        ("NATO", "NATO"),
+        ("putin", None),
+        ("EU", None),
+        ("May", None),
+        ("Paris (France)", None),
+        ("Q7747", "Q7747"),
+        ("von der Leyen", "von der Leyen"),
+        ("A B C D E F G H I", None),
+        (None, None),
+    ],
 )
 def test_clean_form(form, expected):
     assert clean_form(form) == expected
@@ -195,9 +231,25 @@ def test_clean_form(form, expected):
 def test_cli_build(tmp_path):
     out = tmp_path / "gaz" / "wikidata.yaml"
     proc = subprocess.run(
-        [sys.executable, "-m", "streams", "gazetteer", "build", "--wikidata-dump", str(SAMPLE),
-         "--out", str(out), "--min-sitelinks", "20", "--languages", "nl,en,de,fr"],
-        capture_output=True, text=True, cwd=PROJECT, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "streams",
+            "gazetteer",
+            "build",
+            "--wikidata-dump",
+            str(SAMPLE),
+            "--out",
+            str(out),
+            "--min-sitelinks",
+            "20",
+            "--languages",
+            "nl,en,de,fr",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "kept 14" in proc.stdout and "1 malformed" in proc.stdout
@@ -208,9 +260,21 @@ def test_cli_build(tmp_path):
 
 def test_cli_build_fails_clearly_on_a_missing_dump(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "streams", "gazetteer", "build", "--wikidata-dump",
-         str(tmp_path / "nope.json.gz"), "--out", str(tmp_path / "o.yaml")],
-        capture_output=True, text=True, cwd=PROJECT, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "streams",
+            "gazetteer",
+            "build",
+            "--wikidata-dump",
+            str(tmp_path / "nope.json.gz"),
+            "--out",
+            str(tmp_path / "o.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        timeout=120,
     )
     assert proc.returncode == 1
     assert "no such file" in proc.stderr
@@ -223,9 +287,22 @@ def test_cli_stats_json(tmp_path):
         encoding="utf-8",
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "streams", "gazetteer", "stats", "--dir", str(tmp_path),
-         "--languages", "nl,en", "--json"],
-        capture_output=True, text=True, cwd=PROJECT, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "streams",
+            "gazetteer",
+            "stats",
+            "--dir",
+            str(tmp_path),
+            "--languages",
+            "nl,en",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)

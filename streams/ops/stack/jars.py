@@ -51,9 +51,9 @@ def ensure_jars(name: str, artifacts: list[str], cache_dir: Path, say=print) -> 
     (home / "pom.xml").write_text(_pom(name, artifacts))
     say(f"fetching {', '.join(artifacts)} from Maven Central into {lib} (once) ...")
     proc = subprocess.run(
-        [mvn, "-B", "-q", "-f", str(home / "pom.xml"), "dependency:copy-dependencies",
-         f"-DoutputDirectory={lib}"],
-        capture_output=True, text=True,
+        [mvn, "-B", "-q", "-f", str(home / "pom.xml"), "dependency:copy-dependencies", f"-DoutputDirectory={lib}"],
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])

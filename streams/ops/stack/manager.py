@@ -1,7 +1,8 @@
 """`newsstreams stack up|down|status|logs`: start, stop and inspect the local Kafka + OpenSearch.
 
 State lives in ``stack.state_dir`` (default ``.stack/`` in the checkout): one log file and one data
-directory per service. Running services are found in /proc, not in pid files. Jars live in ``stack.cache_dir`` and are shared by every checkout.
+directory per service. Running services are found in /proc, not in pid files. Jars live in
+``stack.cache_dir`` and are shared by every checkout.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.settings import StackSettings
 from streams.ops.stack.errors import StackError
 from streams.ops.stack.jars import ensure_jars
 from streams.ops.stack.services import MARKER_PROP, Kafka, OpenSearch, Service
+from streams.settings import StackSettings
 
 
 @dataclass
@@ -108,8 +109,9 @@ class Stack:
                 result.append(ServiceStatus(svc.name, "down", None, svc.address()))
                 continue
             state = "up" if svc.ready() else "starting"
-            result.append(ServiceStatus(svc.name, state, pid, svc.address(),
-                                        _proc_mb(pid, "VmRSS"), _proc_mb(pid, "VmHWM")))
+            result.append(
+                ServiceStatus(svc.name, state, pid, svc.address(), _proc_mb(pid, "VmRSS"), _proc_mb(pid, "VmHWM"))
+            )
         return result
 
     # -- internals ---------------------------------------------------------------------------
@@ -125,16 +127,26 @@ class Stack:
                     f"Stop it, or choose other ports (NEWSSTREAMS_STACK__*_PORT), or use the running "
                     f"services directly (NEWSSTREAMS_KAFKA__BOOTSTRAP_SERVERS / NEWSSTREAMS_SEARCH__URL)."
                 )
-        lib = ensure_jars(f"{svc.name}-{svc.artifacts()[0].rsplit(':', 1)[1]}", svc.artifacts(),
-                          self.settings.cache_dir / "jars", say=self.say)
+        lib = ensure_jars(
+            f"{svc.name}-{svc.artifacts()[0].rsplit(':', 1)[1]}",
+            svc.artifacts(),
+            self.settings.cache_dir / "jars",
+            say=self.say,
+        )
         svc.prepare(java, lib)
         log = self.log_file(svc.name)
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
             # A session of its own: `down` signals the whole group, and Ctrl-C in the shell that
             # ran `up` does not take the services with it.
-            proc = subprocess.Popen(svc.command(java, lib), stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, cwd=svc.home, start_new_session=True)
+            proc = subprocess.Popen(
+                svc.command(java, lib),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=svc.home,
+                start_new_session=True,
+            )
         self._launched[svc.name] = proc
         self.say(f"{svc.name}: starting (pid {proc.pid}), log {log}")
 
@@ -145,8 +157,10 @@ class Stack:
             for svc in list(waiting):
                 launched = self._launched.get(svc.name)
                 if (launched.poll() is not None) if launched else self.pid(svc) is None:
-                    raise StackError(f"{svc.name} died during start. Last lines of "
-                                     f"{self.log_file(svc.name)}:\n{self.tail(svc.name, 25)}")
+                    raise StackError(
+                        f"{svc.name} died during start. Last lines of "
+                        f"{self.log_file(svc.name)}:\n{self.tail(svc.name, 25)}"
+                    )
                 if svc.ready():
                     self.say(f"{svc.name}: ready at {svc.address()}")
                     waiting.remove(svc)
@@ -181,8 +195,10 @@ def find_java(java_home: Path | None) -> str:
     home = java_home or (Path(os.environ["JAVA_HOME"]) if os.environ.get("JAVA_HOME") else None)
     java = str(home / "bin" / "java") if home else shutil.which("java")
     if not java or not os.access(java, os.X_OK):
-        raise StackError("Java 17 or newer is needed for the local stack and was not found "
-                         "(install openjdk-17-jre-headless, or set JAVA_HOME).")
+        raise StackError(
+            "Java 17 or newer is needed for the local stack and was not found "
+            "(install openjdk-17-jre-headless, or set JAVA_HOME)."
+        )
     out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
     m = re.search(r'version "(\d+)', out)
     if not m or int(m.group(1)) < 17:

