@@ -10,7 +10,8 @@ from streams.cli.common import app, console, fail, say
 from streams.settings import Settings, get_settings
 
 
-def _setup_all(settings: Settings) -> None:
+def _setup_all(settings: Settings) -> int:
+    """Topics and index; returns the smallest max.message.bytes of the topics the worker writes."""
     from streams.kafka import KafkaUnavailable
     from streams.ops.setup import setup
     from streams.search import SearchError
@@ -28,6 +29,7 @@ def _setup_all(settings: Settings) -> None:
         f"index templates and write aliases {', '.join(repr(a) for a in report.aliases)} ready "
         f"({settings.search.backend} at {settings.search.url})",
     )
+    return report.max_message_bytes
 
 
 @app.command()
@@ -65,8 +67,10 @@ def worker(
         fail("--search-backend must be 'opensearch' or 'elasticsearch'", 2)
     if settings.log_format not in ("text", "json"):
         fail("--log-format must be 'text' or 'json'", 2)
-    _setup_all(settings)
-    run_worker(settings)
+    limit = _setup_all(settings)
+    # Records are sized for the topics as they are, even when someone created them with a lower limit.
+    kafka = settings.kafka.model_copy(update={"max_message_bytes": limit})
+    run_worker(settings.model_copy(update={"kafka": kafka}))
 
 
 def _given(**options: Any) -> dict[str, Any]:

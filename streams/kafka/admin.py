@@ -6,7 +6,7 @@ import logging
 import time
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.kafka.errors import KafkaUnavailable
@@ -72,3 +72,17 @@ def ensure_topics(kafka: KafkaSettings) -> list[str]:
         return created
     finally:
         admin.close()
+
+
+def max_message_bytes(kafka: KafkaSettings, topics: list[str]) -> int:
+    """The smallest ``max.message.bytes`` of the topics as the broker has them (a topic created by
+    someone else may allow less than we would), capped by ``kafka.max_message_bytes``."""
+    admin = admin_client(kafka)
+    try:
+        found = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in topics])["topic"]
+    finally:
+        admin.close()
+    limits = [
+        int(found.get(t, {}).get("max.message.bytes", {}).get("value") or kafka.max_message_bytes) for t in topics
+    ]
+    return min([kafka.max_message_bytes, *limits])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.kafka.admin import ensure_topics
+from streams.kafka.admin import ensure_topics, max_message_bytes
 from streams.search import make_backend
 from streams.settings import Settings
 
@@ -14,18 +14,19 @@ class SetupReport:
     topics: list[str]
     created: list[str]
     aliases: list[str]
+    max_message_bytes: int  # the smallest limit of the topics the worker writes to
 
 
 def setup(settings: Settings) -> SetupReport:
     """Create what is missing. ``KafkaUnavailable`` or ``SearchError`` say what could not be reached."""
     k = settings.kafka
     created = ensure_topics(k)
+    limit = max_message_bytes(k, [k.topic_enriched, k.topic_dlq])
     backend = make_backend(settings.search)
     try:
         backend.ensure_index()
         backend.ensure_metrics_index()
     finally:
         backend.close()
-    return SetupReport(
-        [k.topic_raw, k.topic_enriched, k.topic_dlq], created, [settings.search.alias, settings.search.metrics_alias]
-    )
+    aliases = [settings.search.alias, settings.search.metrics_alias]
+    return SetupReport([k.topic_raw, k.topic_enriched, k.topic_dlq], created, aliases, limit)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from streams.contracts.dates import is_date_only, parse_time
 from streams.search.backends import SearchBackend, SearchError, make_backend
 from streams.search.template import LANGUAGE_ANALYZERS
 from streams.settings import SearchSettings, Settings, get_settings
@@ -70,24 +71,13 @@ def _text_fields(lang: str | None) -> list[str]:
 def parse_when(value: str | date | datetime, name: str) -> tuple[datetime, bool]:
     """(UTC datetime, date_only). Naive values are taken as UTC, like the engine does."""
     if isinstance(value, datetime):
-        dt, date_only = value, False
-    elif isinstance(value, date):
-        dt, date_only = datetime.combine(value, time()), True
-    else:
-        text = str(value).strip()
-        try:
-            try:
-                dt, date_only = datetime.combine(date.fromisoformat(text), time()), True
-            except ValueError:
-                dt, date_only = datetime.fromisoformat(text), False
-        except ValueError:
-            raise InvalidQuery(
-                f"{name}: expected an ISO-8601 date or datetime such as 2024-05-01 or "
-                f"2024-05-01T12:00:00Z, got {value!r}"
-            ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC), date_only
+        return parse_time(value.isoformat()), False
+    if isinstance(value, date):
+        return parse_time(value.isoformat()), True
+    try:
+        return parse_time(str(value)), is_date_only(str(value))
+    except ValueError as exc:
+        raise InvalidQuery(f"{name}: {exc}") from None
 
 
 def _date_range(since: Any, until: Any) -> dict | None:

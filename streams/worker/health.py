@@ -32,7 +32,8 @@ class HealthState:
             "ticks_without_progress": self.stalled_ticks,
         }
         checks = {"kafka": kafka, "search": engine, "progress": progress}
-        return {"status": "ok" if all(c["ok"] for c in checks.values()) else "unhealthy", "checks": checks}
+        down = [name for name, check in checks.items() if not check["ok"]]
+        return {"status": "unhealthy" if down else "ok", "down": down, "checks": checks}
 
 
 async def _probe(fn: Any) -> dict[str, Any]:

@@ -192,8 +192,7 @@ def dead_letter_message(dead: DeadLetter, max_bytes: int) -> tuple[bytes | None,
     payload = (rec.value if dead.payload is None else dead.payload) or b""
     # An error text may hold lone surrogates (from a hostile payload); they cannot be UTF-8.
     error = dead.error[:ERROR_CHARS].encode("utf-8", "replace").decode("utf-8")
-    room = max(0, max_bytes - DLQ_ENVELOPE_BYTES)
-    cut = None if len(payload) <= room // 2 else room // 2  # JSON escapes may double the text
+    cut = None  # whole, if it fits
     while True:
         record = dlq_record(
             payload, dead.reason, dead.stage, error, rec.topic, rec.partition, rec.offset, max_payload_bytes=cut
@@ -201,4 +200,5 @@ def dead_letter_message(dead: DeadLetter, max_bytes: int) -> tuple[bytes | None,
         value = json.dumps(record, ensure_ascii=False).encode("utf-8")
         if len(value) <= max_bytes or cut == 0:
             return rec.key, value
-        cut = (cut if cut is not None else len(payload)) // 3  # control characters escape to 6 bytes
+        # JSON escapes may double the text (control characters: six bytes each), base64 adds a third.
+        cut = max(0, max_bytes - DLQ_ENVELOPE_BYTES) // 2 if cut is None else cut // 3
