@@ -13,8 +13,11 @@ SMALL_LIMIT = 100_000  # bytes; the worker's record budget is this minus its 64 
 
 
 def _article(i: int, body_words: int) -> dict:
-    return {"url": f"https://example.org/bounded/{i}", "title": f"Poetin en Macron {i}",
-            "body": "Poetin sprak met Macron in Moskou. " * body_words}
+    return {
+        "url": f"https://example.org/bounded/{i}",
+        "title": f"Poetin en Macron {i}",
+        "body": "Poetin sprak met Macron in Moskou. " * body_words,
+    }
 
 
 def test_record_over_the_topic_limit_goes_to_the_dlq_and_replays_after_the_limit_is_raised(tmp_path) -> None:
@@ -34,8 +37,13 @@ def test_record_over_the_topic_limit_goes_to_the_dlq_and_replays_after_the_limit
         assert json.loads(dead["payload"]) == big  # the raw article, whole: replayable
         assert "budget" in dead["error"]
 
-        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, k.topic_enriched,
-                                            configs={"max.message.bytes": str(k.max_message_bytes)})])
+        admin.alter_configs(
+            [
+                ConfigResource(
+                    ConfigResourceType.TOPIC, k.topic_enriched, configs={"max.message.bytes": str(k.max_message_bytes)}
+                )
+            ]
+        )
         p.stop_worker()
         p.start_worker()  # reads the topics' limits at start
         replay = p.cli("dlq", "replay", "--reason", "too_large_enriched")
