@@ -6,7 +6,7 @@ An entry is ``{key, id, name, type, aliases, tags}``:
 - ``name``: the canonical English name ("Vladimir Putin"), ``type``: PER | LOC | ORG | MISC;
 - ``aliases``: ``{lang: [surface forms]}``, where the pseudo-language ``all`` applies to every
   language ("Putin" is written so in en, de, nl, ...);
-- ``key``: the internal key the EntityRuler patterns carry: the QID when there is one, else
+- ``key``: the internal key the span-ruler patterns carry: the QID when there is one, else
   ``cldr:<territory code>`` or ``name:<canonical name>``.
 
 Sources, merged by key:

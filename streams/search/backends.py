@@ -8,7 +8,9 @@ Error contract (the index agent relies on it):
   failed with 429/5xx. Retry the whole batch later (writes are idempotent).
 - ``DocError`` (returned by ``bulk_index``): a document the engine rejected for good (4xx other than
   429, e.g. mapper_parsing_exception). The other documents of the batch were indexed.
-- ``SearchError``: anything else (bad request, auth, misconfiguration); retrying will not help.
+- ``SearchError``: anything else (bad request, auth, misconfiguration): an operator's fix. The index
+  agent still retries a whole-request refusal (it keeps the batch until fixed); only per-document
+  refusals go to the DLQ.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ class Stack:
 
     def pids(self, svc: Service) -> list[int]:
         """Our running JVMs for ``svc``: found in /proc by their marker and home directory, so the
-        answer holds even after a crash, a lost pid file or a recycled pid."""
+        answer holds even after a crash or a recycled pid."""
         marker, home = f"{MARKER_PROP}{svc.name}".encode(), str(svc.home).encode()
         found = []
         for entry in Path("/proc").iterdir():

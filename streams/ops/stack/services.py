@@ -12,8 +12,8 @@ from pathlib import Path
 from streams.ops.stack.errors import StackError
 from streams.settings import StackSettings
 
-# Passed to every JVM we start, so a pid file can be checked against /proc/<pid>/cmdline
-# (a recycled pid never makes us signal someone else's process).
+# Passed to every JVM we start: running services are found by it in /proc/<pid>/cmdline, together with
+# their home directory (a recycled pid never makes us signal someone else's process).
 MARKER_PROP = "-Dnewsstreams.stack="
 
 
