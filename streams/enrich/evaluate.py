@@ -41,10 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streams.enrich.gazetteer import ENTITY_TYPES
+from streams.enrich.gazetteer import ENTITY_TYPES, QID
 from streams.enrich.topics import topic_code
 
-_QID = re.compile(r"^Q[1-9][0-9]*$")
 _LANG = re.compile(r"^[a-z]{2,3}$")
 _SPACE = re.compile(r"\s+")
 FIELDS = ("title", "body")
@@ -107,7 +106,7 @@ def parse_case(data: Any, name: str = "<case>") -> Case:
             raise bad(f"{where}.text must be a non-empty string")
         if label not in ENTITY_TYPES:
             raise bad(f"{where}.label must be one of {', '.join(ENTITY_TYPES)}, got {label!r}")
-        if qid is not None and (not isinstance(qid, str) or not _QID.match(qid)):
+        if qid is not None and (not isinstance(qid, str) or not QID.match(qid)):
             raise bad(f"{where}.id must be a Wikidata QID (Q123) or null, got {qid!r}")
         if not any(text in article[f] for f in FIELDS):
             raise bad(f"{where}: {text!r} occurs in neither the title nor the body")

@@ -63,7 +63,7 @@ _CURATED, _CLDR, _GENERATED, _VARIANT = 4, 3, 2, 1
 # many times better known than the runner-up; closer calls stay unmatched.
 _DOMINANCE = 2
 
-_QID = re.compile(r"^Q[1-9][0-9]*$")
+QID = re.compile(r"^Q[1-9][0-9]*$")
 _PARENTHESISED = re.compile(r"^(?P<head>.+?)\s*\((?P<inner>[^()]+)\)$")
 # Genitive -s in German and Dutch ("Putins Plan", "Ruslands president") keeps the token whole.
 _GENITIVE_LANGS = {"de", "nl"}
@@ -208,7 +208,7 @@ def _canonical(name: str) -> str:
 
 def _check(entry: Mapping, where: str) -> tuple[str | None, str]:
     qid = entry.get("id")
-    if qid is not None and not (isinstance(qid, str) and _QID.match(qid)):
+    if qid is not None and not (isinstance(qid, str) and QID.match(qid)):
         raise ValueError(f"{where}: id must be a Wikidata QID like Q7747 or null, got {qid!r}")
     etype = entry.get("type", "LOC")
     if etype not in ENTITY_TYPES:

@@ -60,11 +60,11 @@ from urllib.parse import urlsplit
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from streams.enrich.language import UND
 from streams.settings import TranslateSettings
 
 log = logging.getLogger(__name__)
 
-UND = "und"
 CIRCUIT_OPEN = "circuit open"
 WARN_EVERY_S = 60.0
 BACKOFF_S = 0.2  # first wait before a retry; doubles each time, capped at 2 s
