@@ -58,7 +58,7 @@ def main() -> None:
     started = time.perf_counter()
     docs = []
     for i in range(0, len(articles), args.batch):
-        docs.extend(enricher.enrich_batch(articles[i : i + args.batch]))
+        docs.extend(r.doc for r in enricher.enrich_batch(articles[i : i + args.batch]))
     took = time.perf_counter() - started
     print(f"{len(docs)} articles ({words} words) in batches of {args.batch}: {took:.2f}s")
     print(f"  {len(docs) / took:,.0f} articles/s, {words / took:,.0f} words/s")
