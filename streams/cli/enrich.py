@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from streams.cli.common import app, err, fail, print_json, say
+from streams.cli.common import app, err, fail, language_code, print_json, say
 from streams.settings import get_settings
 
 DRY_RUN_BATCH = 64  # articles per nlp.pipe call: output starts before a big directory is read
@@ -31,7 +31,10 @@ def enrich(
     source: Annotated[str | None, typer.Option(help="Source for articles that name none.")] = None,
     language: Annotated[
         str | None,
-        typer.Option(help="Language hint (ISO 639-1) for articles that give none; checked against the text."),
+        typer.Option(
+            help="Language hint (ISO 639-1) for articles that give none; checked against the text.",
+            callback=language_code,
+        ),
     ] = None,
 ) -> None:
     """Enrich articles and print the documents as they would be indexed; no Kafka, no search engine.
@@ -40,14 +43,12 @@ def enrich(
     another (a stream `jq` reads), or JSONL with --compact. Rejected inputs are reported on stderr;
     exit 1 if any input was rejected or failed to enrich.
     """
-    from streams.cli.produce import _check_language
     from streams.contracts.inputs import read_inputs
     from streams.enrich import Enricher
     from streams.enrich.translate import TranslatorConfigError
 
     _log_to_stderr()
     settings = get_settings()
-    hint = _check_language(language)
     try:
         enricher = Enricher.from_settings(settings)
     except TranslatorConfigError as exc:
@@ -70,7 +71,7 @@ def enrich(
         batch.clear()
         return failed
 
-    for origin, article, problem in read_inputs(paths, source=source, language=hint, limits=settings.limits):
+    for origin, article, problem in read_inputs(paths, source=source, language=language, limits=settings.limits):
         if article is None:
             bad += 1
             say(err, ("rejected ", "bold red"), f"{origin}: {problem}")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from streams.cli.common import app, console, err, fail, print_json, say
+from streams.cli.common import app, console, err, print_json, say, usage_error
 from streams.settings import get_settings
 
 models_app = typer.Typer(no_args_is_help=True, help="The spaCy models per language: list, download.")
@@ -65,7 +65,7 @@ def models_download(
     try:
         packages = packages_to_download(get_settings().enrich, languages)
     except NoModelConfigured as exc:
-        fail(str(exc), 2)
+        usage_error(str(exc))
     failed = 0
     for package in packages:
         installed, version = installed_model(package)
