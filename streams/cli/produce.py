@@ -47,7 +47,7 @@ class _Progress:
 
     def __init__(self, files: list[tuple[str, int | None]]):
         sizes = [size for _item, size in files]
-        total = None if None in sizes else sum(sizes)  # type: ignore[arg-type]
+        total = sum(s for s in sizes if s is not None) if None not in sizes else None  # stdin: unknown
         self.bar = None
         if err.is_terminal:
             columns = (
@@ -88,7 +88,9 @@ class _Articles:
     """The clean articles of the inputs, one file at a time, as the producer asks for them; each
     rejected input is reported on stderr when it is met."""
 
-    def __init__(self, files: list[tuple[str, int | None]], source: str | None, language: str | None, progress):
+    def __init__(
+        self, files: list[tuple[str, int | None]], source: str | None, language: str | None, progress: _Progress
+    ):
         self.files = files
         self.source = source
         self.language = language
