@@ -25,8 +25,6 @@ import spacy.util
 from streams.enrich.gazetteer import XX
 from streams.settings import EnrichSettings
 
-__all__ = ["XX", "ModelChoice", "choose_model", "configured_model", "model_choices", "model_for"]
-
 
 @dataclass(frozen=True, slots=True)
 class ModelChoice:
