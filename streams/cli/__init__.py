@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from streams.cli import dlq, enrich, evaluate, gazetteer, kibana, produce, search, stack, worker  # noqa: F401 - registers the commands
+from streams.cli import dlq, enrich, evaluate, gazetteer, kibana, models, produce, search, stack, worker  # noqa: F401 - registers the commands
 from streams.cli.common import app
 
 

@@ -53,6 +53,23 @@ def _dlq_table(entries: list) -> Table:
     return table
 
 
+def _legend(entries: list) -> Table:
+    """What each reason code among ``entries`` means (the README lists them all)."""
+    from streams.contracts.dlq import describe
+
+    table = Table("reason", "meaning", box=None, header_style="bold", title="reasons", title_justify="left")
+    for reason in dict.fromkeys(str(e.record.get("reason")) for e in entries if e.record is not None):
+        table.add_row(Text(reason), Text(describe(reason)))
+    return table
+
+
+def _targets(counts: Any) -> str:
+    """``{"articles.raw": 2}`` -> "to articles.raw"; several topics -> ": 2 to a, 1 to b"."""
+    if len(counts) <= 1:
+        return "".join(f" to {topic}" for topic in counts)
+    return ": " + ", ".join(f"{n} to {topic}" for topic, n in counts.items())
+
+
 def _read_dlq(kafka: Any) -> list:
     from streams.kafka import KafkaUnavailable
     from streams.ops.dlq import read_dlq
@@ -82,42 +99,56 @@ def dlq_show(
     )
     if shown:
         console.print(_dlq_table(shown))
+        if any(e.record is not None for e in shown):
+            console.print(_legend(shown))
+
+
+def _since(value: str | None) -> Any:
+    from streams.contracts.dates import parse_time
+
+    try:
+        return parse_time(value) if value else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
 
 
 @dlq_app.command("replay")
 def dlq_replay(
-    since: Annotated[str | None, typer.Option(help="Only records that failed at/after this ISO time.")] = None,
-    reason: Annotated[str | None, typer.Option(help="Only records with this reason code, e.g. not_json.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only records that failed at/after this ISO date or time.", callback=_since),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Only records with this reason code, e.g. not_json (see the README).")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be replayed; send nothing.")] = False,
 ) -> None:
-    """Re-send matching records' original bytes to kafka.topic_raw.
+    """Re-send matching records' original bytes (and keys) to where they failed.
 
-    The records stay in the DLQ (Kafka is append-only); re-processing is idempotent by article id.
+    Validate- and enrich-stage records (raw articles) go to kafka.topic_raw, to be validated and
+    enriched again; index-stage records (enriched documents) go back to the topic they were read
+    from, kafka.topic_enriched, to be indexed again without a second enrichment. The records stay in
+    the DLQ (Kafka is append-only); re-processing is idempotent by article id.
     """
-    from streams.contracts.dates import parse_time
     from streams.kafka import KafkaUnavailable
     from streams.kafka.consumer import require_topic
     from streams.kafka.producer import ArticleProducer
-    from streams.ops.dlq import replay, select
+    from streams.ops.dlq import replay, replay_targets, select
 
     kafka = get_settings().kafka
-    try:
-        since_at = parse_time(since) if since else None
-    except ValueError as exc:
-        fail(f"--since: {exc}", 2)
-    entries = select(_read_dlq(kafka), since=since_at, reason=reason)
+    entries = select(_read_dlq(kafka), since=since, reason=reason)  # since: a datetime (see _since)
+    targets = replay_targets(entries, kafka.topic_raw)
     if dry_run or not entries:
         if entries:
             console.print(_dlq_table(entries))
         say(
             console,
-            f"would replay {len(entries)} record(s) to {kafka.topic_raw} (dry run)"
-            if dry_run
-            else "no matching records",
+            f"would replay {len(entries)} record(s){_targets(targets)} (dry run)" if dry_run else "no matching records",
         )
         return
     try:
-        require_topic(kafka, kafka.topic_raw)
+        for topic in targets:
+            require_topic(kafka, topic)
         with ArticleProducer(kafka, topic=kafka.topic_raw) as producer:
             report = replay(entries, producer, kafka.topic_raw)
     except KafkaUnavailable as exc:
@@ -126,7 +157,8 @@ def dlq_replay(
         say(err, ("not replayed ", "bold red"), f"{kafka.topic_dlq}/{entry.partition}@{entry.offset}: {error}")
     say(
         console,
-        f"replayed {report.sent} record(s) to {kafka.topic_raw} (index-stage records to the topic they failed on)"
+        f"replayed {report.sent} record(s)"
+        + (_targets(report.sent_to) if report.sent else "")
         + (f", {len(report.failed)} failed" if report.failed else ""),
     )
     if report.failed:

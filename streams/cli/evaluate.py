@@ -137,10 +137,10 @@ def eval_command(
         bool, typer.Option("--details", help="Also list each article's misses, spurious entities and wrong links.")
     ] = False,
 ) -> None:
-    """Run the enrichment over an annotated set and print precision/recall/F1 for entities
-    (per language, per type), linking accuracy, topic accuracy, language accuracy and the models used.
+    """Measure the enrichment on an annotated set: entities, linking, topics, language.
 
-    Exit 2 if the set is malformed.
+    Prints precision/recall/F1 for entities (per language, per type), linking accuracy, topic
+    accuracy, language accuracy and the models used. Exit 2 if the set is malformed.
     """
     from streams.enrich import Enricher
     from streams.enrich.evaluate import InvalidCase, evaluate, load_cases

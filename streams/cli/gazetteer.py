@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from streams.cli.common import app, console, err, fail, print_json, say
+from streams.cli.common import app, console, err, fail, print_json, say, usage_error
 from streams.settings import get_settings
 
 gazetteer_app = typer.Typer(no_args_is_help=True, help="Build and inspect the entity gazetteer.")
@@ -21,7 +21,7 @@ def _languages(value: str | None) -> list[str]:
         return list(get_settings().enrich.languages)
     langs = [lang.strip().lower() for lang in value.split(",") if lang.strip()]
     if not langs:
-        fail("--languages needs at least one language code, e.g. nl,en,de,fr")
+        usage_error("--languages needs at least one language code, e.g. nl,en,de,fr")
     return langs
 
 
@@ -55,11 +55,11 @@ def gazetteer_build(
     from streams.enrich.wikidata import BuildStats, build_gazetteer, parse_classes
 
     if wikidata_dump != "-" and not Path(wikidata_dump).is_file():
-        fail(f"no such file: {wikidata_dump}")
+        usage_error(f"--wikidata-dump: no such file: {wikidata_dump}")
     try:
         classes = parse_classes(extra_classes or [])
     except ValueError as exc:
-        fail(str(exc))
+        usage_error(f"--class: {exc}")
     langs = _languages(languages)
     target = out or get_settings().enrich.gazetteer_dir / "wikidata.yaml"
 

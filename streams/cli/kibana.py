@@ -3,45 +3,48 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
-from streams.cli.common import app, console, err, fail, say
+from streams.cli.common import app, console, err, fail, say, usage_error
+from streams.ops.dashboards import PRODUCTS
 from streams.settings import get_settings
 
 kibana_app = typer.Typer(no_args_is_help=True, help="Kibana / OpenSearch Dashboards saved objects.")
 app.add_typer(kibana_app, name="kibana")
 
 
+Flavour = Literal[tuple(PRODUCTS)]  # "kibana" | "opensearch-dashboards"
+
+
 @kibana_app.command("import")
 def import_command(
-    url: Annotated[str | None, typer.Option(help="Kibana URL (default: kibana.url setting)")] = None,
-    space: Annotated[str | None, typer.Option(help="Kibana space (default: kibana.space setting)")] = None,
+    url: Annotated[str | None, typer.Option(help="Kibana URL (default: kibana.url setting).")] = None,
+    space: Annotated[str | None, typer.Option(help="Kibana space (default: kibana.space setting).")] = None,
+    flavour: Annotated[
+        Flavour | None,
+        typer.Option(help="Kibana, or OpenSearch Dashboards (its own NDJSON, no spaces). (default: kibana)"),
+    ] = None,
     opensearch_dashboards: Annotated[
-        bool, typer.Option("--opensearch-dashboards", help="import into OpenSearch Dashboards (its own NDJSON)")
+        bool, typer.Option("--opensearch-dashboards", help="Short for --flavour opensearch-dashboards.")
     ] = False,
     file: Annotated[
         Path | None,
         typer.Option(
-            help="NDJSON to import (default: config/kibana/ or config/opensearch-dashboards/newsstreams.ndjson)"
+            help="NDJSON to import (default: config/kibana/ or config/opensearch-dashboards/newsstreams.ndjson)."
         ),
     ] = None,
 ) -> None:
     """Import the data views and the News and Pipeline dashboards (overwrites: safe to repeat)."""
-    from streams.ops.dashboards import (
-        KIBANA,
-        OPENSEARCH_DASHBOARDS,
-        ImportFailed,
-        Unreachable,
-        describe_error,
-        import_saved_objects,
-    )
+    from streams.ops.dashboards import ImportFailed, Unreachable, describe_error, import_saved_objects
 
+    if opensearch_dashboards and flavour == "kibana":
+        usage_error("--opensearch-dashboards and --flavour kibana contradict each other")
     settings = get_settings()
-    product = OPENSEARCH_DASHBOARDS if opensearch_dashboards else KIBANA
+    product = PRODUCTS[flavour or ("opensearch-dashboards" if opensearch_dashboards else "kibana")]
     if space is not None and not product.has_spaces:
-        fail("OpenSearch Dashboards has no spaces: drop --space", 2)
+        usage_error("OpenSearch Dashboards has no spaces: drop --space")
     try:
         report = import_saved_objects(settings.kibana, product, search=settings.search, url=url, space=space, file=file)
     except Unreachable as exc:

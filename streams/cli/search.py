@@ -11,7 +11,7 @@ from rich.columns import Columns
 from rich.table import Table
 from rich.text import Text
 
-from streams.cli.common import app, console, fail, print_json, say
+from streams.cli.common import app, console, fail, language_code, print_json, say
 from streams.settings import get_settings
 
 TITLE_CHARS = 80
@@ -80,10 +80,20 @@ def _search_failure(exc: Exception, alias: str) -> str:
     return f"search failed: {exc}"
 
 
+def _search_language(value: str | None) -> str | None:
+    # Indexed documents carry a detected ISO 639-1 code, or "und" when undetermined.
+    if value and value.strip().lower() == "und":
+        return "und"
+    return language_code(value)
+
+
 @app.command("search")
 def search_command(
     query: Annotated[str, typer.Argument(help='Words to find; "a phrase", -exclude, a | b. Empty: filters only.')] = "",
-    lang: Annotated[str | None, typer.Option(help="Only this language (ISO 639-1).")] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(help="Only this language (ISO 639-1, or und: undetermined).", callback=_search_language),
+    ] = None,
     entity: Annotated[
         str | None, typer.Option(help='An entity: Wikidata QID (Q7747) or name ("Vladimir Putin").')
     ] = None,
@@ -91,7 +101,7 @@ def search_command(
     source: Annotated[str | None, typer.Option(help="Only this source, e.g. nos.nl.")] = None,
     since: Annotated[str | None, typer.Option(help="Published at/after (ISO date or datetime).")] = None,
     until: Annotated[str | None, typer.Option(help="Published at/before; a date includes that day.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Number of hits.")] = 10,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
     facets: Annotated[bool, typer.Option("--facets", help="Counts per entity, topic, language, source, day.")] = False,
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -48,12 +48,13 @@ def stack_status() -> None:
         raise typer.Exit(3)
 
 
+ServiceName = Literal["kafka", "opensearch"]  # the names of streams.ops.stack.services
+
+
 @stack_app.command("logs")
 def stack_logs(
-    service: Annotated[str, typer.Argument(help="kafka or opensearch")],
-    lines: Annotated[int, typer.Option("--lines", "-n")] = 50,
+    service: Annotated[ServiceName, typer.Argument(help="The service whose log to print.", show_default=False)],
+    lines: Annotated[int, typer.Option("--lines", "-n", min=1, help="How many of the last lines.")] = 50,
 ) -> None:
     """Print the last lines of a service's log."""
-    if service not in ("kafka", "opensearch"):
-        fail("service must be 'kafka' or 'opensearch'")
     print(_stack().tail(service, lines))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from streams.cli.common import app, console, fail, say
-from streams.settings import Settings, get_settings
+from streams.settings import SearchSettings, Settings, get_settings
 
 
 def _setup_all(settings: Settings) -> int:
@@ -38,16 +38,37 @@ def setup() -> None:
     _setup_all(get_settings())
 
 
+# The choices the settings accept; typer checks them (exit 2 on anything else).
+SearchBackend = SearchSettings.model_fields["backend"].annotation
+LogFormat = Settings.model_fields["log_format"].annotation
+
+
 @app.command()
 def worker(
-    bootstrap_servers: Annotated[str | None, typer.Option(help="Kafka bootstrap servers")] = None,
-    search_url: Annotated[str | None, typer.Option(help="Elasticsearch/OpenSearch URL")] = None,
-    search_backend: Annotated[str | None, typer.Option(help="opensearch | elasticsearch")] = None,
-    group_id: Annotated[str | None, typer.Option(help="consumer group (= Faust app id)")] = None,
-    web_port: Annotated[int | None, typer.Option(help="Faust web port (/metrics, /health)")] = None,
-    enrich_batch_size: Annotated[int | None, typer.Option()] = None,
-    index_batch_size: Annotated[int | None, typer.Option()] = None,
-    log_format: Annotated[str | None, typer.Option(help="text (default) | json: one JSON object per line")] = None,
+    bootstrap_servers: Annotated[
+        str | None,
+        typer.Option(help="Kafka bootstrap servers, host:port[,host:port]. [default: kafka.bootstrap_servers]"),
+    ] = None,
+    search_url: Annotated[str | None, typer.Option(help="Elasticsearch/OpenSearch URL. [default: search.url]")] = None,
+    search_backend: Annotated[
+        SearchBackend | None, typer.Option(help="The search engine's kind. [default: search.backend]")
+    ] = None,
+    group_id: Annotated[
+        str | None, typer.Option(help="Consumer group (= Faust app id). [default: kafka.group_id]")
+    ] = None,
+    web_port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Faust web port (/metrics, /health). [default: worker.web_port]"),
+    ] = None,
+    enrich_batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Articles per enrichment batch. [default: worker.enrich_batch_size]")
+    ] = None,
+    index_batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Documents per bulk request. [default: worker.index_batch_size]")
+    ] = None,
+    log_format: Annotated[
+        LogFormat | None, typer.Option(help="text, or json: one JSON object per line. [default: log_format]")
+    ] = None,
 ) -> None:
     """Run the Faust worker: the enrich and index agents (creates topics and index first)."""
     from streams.worker.app import run_worker
@@ -63,10 +84,6 @@ def worker(
             **_given(log_format=log_format),
         }
     )
-    if settings.search.backend not in ("opensearch", "elasticsearch"):
-        fail("--search-backend must be 'opensearch' or 'elasticsearch'", 2)
-    if settings.log_format not in ("text", "json"):
-        fail("--log-format must be 'text' or 'json'", 2)
     limit = _setup_all(settings)
     # Records are sized for the topics as they are, even when someone created them with a lower limit.
     kafka = settings.kafka.model_copy(update={"max_message_bytes": limit})

@@ -2,8 +2,9 @@
 
 Pipeline per language (built once, at first use):
 
-1. Base: the configured trained model (``models[lang]``, a package name or a path) if it loads;
-   else ``fallback_model`` (e.g. the multilingual ``xx_ent_wiki_sm``) if installed; else
+1. Base: the model ``streams.enrich.models.choose_model`` picks (the configured trained model,
+   ``models[lang]``, a package name or a path, if installed; else ``fallback_model``, e.g. the
+   multilingual ``xx_ent_wiki_sm``, if installed), the first that loads; else
    ``spacy.blank(lang)``, logged once as a warning. Components NER does not need (parser,
    lemmatizer, tagger, ...) are disabled: they cost most of a trained pipeline's time.
 2. Tokenizer tuning, so that gazetteer acronyms are tokens of their own:
@@ -34,7 +35,6 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import spacy
 from spacy.lang.char_classes import ALPHA, ALPHA_UPPER
@@ -42,6 +42,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from streams.enrich.gazetteer import XX, Gazetteer
+from streams.enrich.models import ModelChoice, choose_model
 
 log = logging.getLogger(__name__)
 
@@ -166,13 +167,9 @@ class EntityPipeline:
         return m
 
 
-def _load_base(lang: str, candidates: Iterable[str | None]) -> tuple[Language, str | None]:
+def _load_base(lang: str, candidates: Iterable[str]) -> tuple[Language, str | None]:
+    """The first installed candidate that loads, else ``spacy.blank(lang)`` (label None)."""
     for name in candidates:
-        if not name:
-            continue
-        if not (spacy.util.is_package(name) or Path(name).exists()):
-            log.debug("spaCy model %r is not installed", name)
-            continue
         try:
             nlp = spacy.load(name)
         except Exception as exc:  # noqa: BLE001 - a broken install must not stop the worker: fall through
@@ -208,15 +205,23 @@ def build_pipeline(
     *,
     model: str | None = None,
     fallback_model: str | None = None,
+    choice: ModelChoice | None = None,
 ) -> EntityPipeline:
-    """One pipeline for ``lang`` (``xx`` for undetermined text): base model + gazetteer ruler."""
-    nlp, base = _load_base(lang, [model, fallback_model])
+    """One pipeline for ``lang`` (``xx`` for undetermined text): base model + gazetteer ruler.
+
+    The base is ``choice`` (``streams.enrich.models.model_for``), else the choice for ``model`` and
+    ``fallback_model``. A language spaCy lacks is served by the ``xx`` pipeline: a ValueError here.
+    """
+    choice = choice or choose_model(lang, model=model, fallback_model=fallback_model)
+    if choice.served_by != lang:
+        raise ValueError(f"spaCy has no language {lang!r}: the {choice.served_by!r} pipeline serves it")
+    nlp, base = _load_base(lang, choice.candidates)
     if base is None:
         log.warning(
             "no trained spaCy model for %r (tried %s); using spacy.blank(%r) + gazetteer: "
             "only gazetteer entities will be found",
             lang,
-            [m for m in (model, fallback_model) if m] or "none",
+            list(choice.options) or "none",
             lang,
         )
     surfaces = gazetteer.surfaces(lang)

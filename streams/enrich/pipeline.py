@@ -35,8 +35,9 @@ from typing import Any
 import streams
 from streams.contracts.dates import utc_now_iso
 from streams.enrich.entities import EntityPipeline, Mention, build_pipeline, pipeline_language
-from streams.enrich.gazetteer import XX, Gazetteer, load_gazetteer
+from streams.enrich.gazetteer import Gazetteer, load_gazetteer
 from streams.enrich.language import UND, LanguageDetector
+from streams.enrich.models import model_for
 from streams.enrich.topics import TopicScorer
 from streams.settings import CONFIG_DIR, EnrichSettings, Settings
 
@@ -103,12 +104,11 @@ class Enricher:
 
     def _build(self, key: str) -> EntityPipeline:
         started = time.perf_counter()
-        model = self.settings.models.get(key)
-        try:
-            pipe = build_pipeline(key, self.gazetteer, model=model, fallback_model=self.settings.fallback_model)
-        except ImportError:  # spaCy has no language class for this code: use multi-language
-            log.warning("spaCy has no language %r; using the multi-language pipeline", key)
-            pipe = self.pipeline(XX) if key != XX else build_pipeline(XX, self.gazetteer)
+        choice = model_for(key, self.settings)  # the rule `newsstreams models list` shows
+        if choice.served_by != key:
+            log.warning("spaCy has no language %r; using the %r pipeline", key, choice.served_by)
+            return self.pipeline(choice.served_by)
+        pipe = build_pipeline(key, self.gazetteer, choice=choice)
         log.info(
             "entity pipeline %s: %s, %d gazetteer patterns, built in %.2fs",
             key,

@@ -1,1 +1,2 @@
-"""Operating the pipeline: setup (topics + index), the DLQ tools, dashboards import, the local stack."""
+"""Operating the pipeline: setup (topics + index), the DLQ tools, dashboards import, model downloads,
+the local stack."""

@@ -39,6 +39,7 @@ KIBANA = Product("Kibana", "kbn-xsrf", CONFIG_DIR / "kibana" / "newsstreams.ndjs
 OPENSEARCH_DASHBOARDS = Product(
     "OpenSearch Dashboards", "osd-xsrf", CONFIG_DIR / "opensearch-dashboards" / "newsstreams.ndjson", False
 )
+PRODUCTS = {"kibana": KIBANA, "opensearch-dashboards": OPENSEARCH_DASHBOARDS}  # by the CLI's --flavour
 
 
 class ImportFailed(Exception):

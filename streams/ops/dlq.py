@@ -4,15 +4,18 @@ Reading never joins a consumer group, so it commits nothing and disturbs no one.
 end offsets captured when it starts: records that arrive meanwhile wait for the next run, and a busy
 DLQ cannot keep the command running forever.
 
-Replay sends the exact original payload bytes (``dlq_payload_bytes``) to ``kafka.topic_raw``, keyed by
-the original key: the record's ``key`` field if the writer recorded one (``key_encoding`` "base64"
-for binary keys), else the DLQ message's own Kafka key, else no key.
+Replay sends the exact original payload bytes (``dlq_payload_bytes``) back where they failed
+(``replay_target``): validate- and enrich-stage records (raw articles) to ``kafka.topic_raw``,
+index-stage records (enriched documents) to the topic they were read from, ``kafka.topic_enriched``,
+so they are not enriched twice. Keyed by the original key: the record's ``key`` field if the writer
+recorded one (``key_encoding`` "base64" for binary keys), else the DLQ message's own Kafka key, else no key.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,24 +102,39 @@ def select(entries: Iterable[DlqEntry], *, since: datetime | None = None, reason
     ]
 
 
+def replay_target(entry: DlqEntry, raw_topic: str) -> str:
+    """Where ``replay`` sends a record: an index-stage record (an enriched document) back to the topic
+    it was read from (``raw_topic`` if it names none), every other record to ``raw_topic``."""
+    record = entry.record or {}
+    if record.get("stage") == "index":
+        return record.get("topic") or raw_topic
+    return raw_topic
+
+
+def replay_targets(entries: Iterable[DlqEntry], raw_topic: str) -> Counter[str]:
+    """Records per target topic (for a dry run, and to check the topics before sending)."""
+    return Counter(replay_target(entry, raw_topic) for entry in entries)
+
+
 @dataclass
 class ReplayReport:
     sent: int = 0
     failed: list[tuple[DlqEntry, str]] = field(default_factory=list)  # refused by the broker
+    sent_to: Counter[str] = field(default_factory=Counter)  # topic -> records sent there
 
 
 def replay(entries: Iterable[DlqEntry], producer: ArticleProducer, topic: str) -> ReplayReport:
-    """Send each record's original bytes back where it failed: an index-stage record (an enriched
-    document) to the topic it was read from, everything else to ``topic`` (the raw topic), waiting for
-    every acknowledgement. An unreachable broker raises ``KafkaUnavailable``; a refused record is reported."""
+    """Send each record's original bytes back where it failed (``replay_target``; ``topic`` is the raw
+    topic), waiting for every acknowledgement. An unreachable broker raises ``KafkaUnavailable``; a
+    refused record is reported."""
     report = ReplayReport()
     for entry in entries:
-        record = entry.record or {}
-        target = record.get("topic") or topic if record.get("stage") == "index" else topic
+        target = replay_target(entry, topic)
         try:
-            producer.send_raw(target, entry.original_key(), dlq_payload_bytes(record))
+            producer.send_raw(target, entry.original_key(), dlq_payload_bytes(entry.record or {}))
         except (KafkaError, ValueError) as exc:  # ValueError: a corrupt base64 payload
             report.failed.append((entry, f"{type(exc).__name__}: {exc}"))
         else:
             report.sent += 1
+            report.sent_to[target] += 1
     return report

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from streams.cli.enrich import download_reason
+from streams.ops.models import download_reason
 from streams.settings import PROJECT_DIR, Settings
 
 SEED = "seeds/000_d6634ea9b322a4cb.txt"

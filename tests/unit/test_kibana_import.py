@@ -161,8 +161,9 @@ def test_kibana_space_from_option_and_from_settings(
     ]
 
 
-def test_opensearch_dashboards(stub: SavedObjectsImportStub) -> None:
-    result = run("--opensearch-dashboards", "--url", stub.url)
+@pytest.mark.parametrize("flavour", [["--opensearch-dashboards"], ["--flavour", "opensearch-dashboards"]])
+def test_opensearch_dashboards(stub: SavedObjectsImportStub, flavour: list[str]) -> None:
+    result = run(*flavour, "--url", stub.url)
     assert result.exit_code == 0, result.output
     [request] = stub.requests
     assert request.path == "/api/saved_objects/_import?overwrite=true"

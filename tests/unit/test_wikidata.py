@@ -276,7 +276,7 @@ def test_cli_build_fails_clearly_on_a_missing_dump(tmp_path):
         cwd=PROJECT,
         timeout=120,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a usage error, like typer's own
     assert "no such file" in proc.stderr
     assert not (tmp_path / "o.yaml").exists()
 
