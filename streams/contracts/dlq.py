@@ -13,7 +13,7 @@ from typing import Any
 
 from streams.contracts.dates import utc_now_iso
 
-# reason code -> (stage, what it means, what to do). ``rejected_<status>`` covers every HTTP status
+# reason code -> (stage, what it means). ``rejected_<status>`` covers every HTTP status
 # the engine gives a single document; the common ones are listed.
 REASONS: dict[str, tuple[str, str]] = {
     "empty_payload": ("validate", "the message has no value (a tombstone or an empty message)"),
