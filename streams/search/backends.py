@@ -164,7 +164,7 @@ class _Backend:
         """The answer as a dict (the elasticsearch client wraps it, opensearch-py does not)."""
         body = getattr(resp, "body", resp)
         if not isinstance(body, dict):  # a 2xx answer that is not a JSON object
-            raise SearchError(f"{action}: {self._where()} answered something else than JSON: {str(body)[:200]!r}")
+            raise SearchError(f"{action}: {self._where()} answered no JSON object: {str(body)[:200]!r}")
         return body
 
     def _translate(self, exc: BaseException, action: str) -> SearchError:

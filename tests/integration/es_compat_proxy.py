@@ -44,7 +44,7 @@ def plain_media_type(value: str) -> str:
     return COMPAT_MEDIA_TYPE.sub(r"application/\1", value)
 
 
-@dataclass
+@dataclass(eq=False)
 class Fault:
     """An answer the proxy gives itself instead of forwarding the request."""
 
@@ -67,9 +67,9 @@ class Exchange:
     path: str
     content_type: str | None  # as the client sent them
     accept: str | None
-    forwarded_content_type: str | None  # as OpenSearch received them
-    forwarded_accept: str | None
-    status: int | None  # what the client got (None: connection closed)
+    forwarded_content_type: str | None = None  # as OpenSearch received them
+    forwarded_accept: str | None = None
+    status: int | None = None  # what the client got (None: connection closed)
     answered_content_type: str | None = None
     faulted: bool = False
     upstream_headers: dict[str, str] = field(default_factory=dict)
@@ -119,9 +119,19 @@ class EsCompatProxy:
 
     # --- faults ----------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def fault(self, status: int | None, body: bytes | str = b"", **kwargs: object) -> Iterator[Fault]:
-        """Answer matching requests (see ``Fault``) with ``status`` while the block runs."""
-        f = Fault(status, body.encode() if isinstance(body, str) else body, **kwargs)  # type: ignore[arg-type]
+    def fault(
+        self,
+        status: int | None,
+        body: bytes | str = b"",
+        *,
+        content_type: str | None = "application/json",
+        method: str | None = None,
+        path: str | None = None,
+        times: int = 1,
+    ) -> Iterator[Fault]:
+        """Answer the next ``times`` matching requests (see ``Fault``) itself while the block runs."""
+        data = body.encode() if isinstance(body, str) else body
+        f = Fault(status, data, content_type=content_type, method=method, path=path, times=times)
         with self._lock:
             self._faults.append(f)
         try:
@@ -176,9 +186,7 @@ def _handler_for(proxy: EsCompatProxy) -> type[BaseHTTPRequestHandler]:
                 self.send_error(501, "the compatibility proxy reads Content-Length bodies only")
                 return
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            exchange = Exchange(
-                self.command, self.path, self.headers.get("Content-Type"), self.headers.get("Accept"), None, None, None
-            )
+            exchange = Exchange(self.command, self.path, self.headers.get("Content-Type"), self.headers.get("Accept"))
             try:
                 fault = proxy._take_fault(self.command, self.path)
                 if fault is not None:

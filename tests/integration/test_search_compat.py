@@ -246,9 +246,10 @@ def test_without_the_rewrites_the_backend_says_what_is_wrong(compat_only):
         assert type(info.value) is SearchError and info.value.status == 406
     finally:
         b.close()
-    # Without the product header the client refuses any 2xx answer.
+    # Without the product header the client refuses any 2xx answer (after the engine did the work).
+    settings = unique(compat_only)
     with EsCompatProxy(compat_only.url, product_header=False) as proxy:
-        b = make_backend(unique(compat_only, backend="elasticsearch", url=proxy.url))
+        b = make_backend(settings.model_copy(update={"backend": "elasticsearch", "url": proxy.url}))
         try:
             assert b.ping() is False
             with pytest.raises(SearchError, match="this is not Elasticsearch") as info:
@@ -256,6 +257,9 @@ def test_without_the_rewrites_the_backend_says_what_is_wrong(compat_only):
             assert type(info.value) is SearchError and info.value.status is None
         finally:
             b.close()
+            cleanup = make_backend(settings)
+            drop_alias(cleanup)  # the index template was stored
+            cleanup.close()
 
 
 def test_cli_search_with_the_elasticsearch_backend(compat_only, es_compat_proxy):
