@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import elastic_transport
 import elasticsearch
+import elasticsearch.serializer
 import opensearchpy
 
 from streams.search import template
@@ -158,9 +159,19 @@ class _Backend:
         except self.client_errors as exc:
             raise self._translate(exc, action) from exc
 
+    def _where(self) -> str:
+        return f"{self.name} at {redact_url(self.settings.url)}"
+
+    def _body(self, resp: Any, action: str) -> dict:
+        """The answer as a dict (the elasticsearch client wraps it, opensearch-py does not)."""
+        body = getattr(resp, "body", resp)
+        if not isinstance(body, dict):  # a 2xx answer that is not a JSON object
+            raise SearchError(f"{action}: {self._where()} answered no JSON object: {str(body)[:200]!r}")
+        return body
+
     def _translate(self, exc: BaseException, action: str) -> SearchError:
         status, error, transient = self._unpack(exc)
-        where = f"{self.name} at {redact_url(self.settings.url)}"
+        where = self._where()
         if status is None:  # no HTTP answer: network, timeout, TLS, serialization
             if transient:
                 return TransientSearchError(f"{action}: cannot reach {where}: {error}")
@@ -211,7 +222,7 @@ class _Backend:
         with self._call("bulk"):
             # require_alias: never auto-create a plain index named like the alias.
             resp = self.client.bulk(body=operations, index=self.alias, require_alias=True)
-        return parse_bulk_response(_plain(resp))
+        return parse_bulk_response(self._body(resp, "bulk"))
 
     def write_metrics(self, docs: list[dict]) -> None:
         """Append metrics documents to the metrics alias in one bulk request.
@@ -230,7 +241,7 @@ class _Backend:
         with self._call("bulk metrics"):
             resp = self.client.bulk(body=operations, index=alias, require_alias=True)
         try:
-            rejected = parse_bulk_response(_plain(resp))
+            rejected = parse_bulk_response(self._body(resp, "bulk metrics"))
         except TransientSearchError:
             raise
         except SearchError as exc:  # index_not_found: say which alias and what creates it
@@ -249,7 +260,7 @@ class _Backend:
     def get(self, doc_id: str) -> dict | None:
         try:
             with self._call("get"):
-                return _plain(self.client.get(index=self.alias, id=doc_id))["_source"]
+                return self._body(self.client.get(index=self.alias, id=doc_id), "get")["_source"]
         except SearchError as exc:
             if exc.status == 404:
                 return None
@@ -263,12 +274,12 @@ class _Backend:
 
     def search(self, body: dict) -> dict:
         with self._call("search"):
-            return _plain(self.client.search(index=self.alias, body=body))
+            return self._body(self.client.search(index=self.alias, body=body), "search")
 
     def count(self, query: dict | None = None) -> int:
         body = {"query": query} if query else None
         with self._call("count"):
-            return int(_plain(self.client.count(index=self.alias, body=body))["count"])
+            return int(self._body(self.client.count(index=self.alias, body=body), "count")["count"])
 
     def refresh(self) -> None:
         with self._call("refresh"):
@@ -284,9 +295,25 @@ class _Backend:
         self.client.close()
 
 
-def _plain(resp: Any) -> dict:
-    """The elasticsearch client wraps bodies in ObjectApiResponse; opensearch-py returns dicts."""
-    return getattr(resp, "body", resp)
+class _TolerantJsonSerializer(elasticsearch.serializer.JsonSerializer):
+    """JSON; an answer that is not JSON stays text instead of raising SerializationError.
+
+    The elasticsearch client parses an answer's body before it looks at the status, so a 503 from a
+    gateway in front of the engine, with a text body under a JSON (or no) content type, would lose
+    its status and look permanent. opensearch-py keeps the status and the text; so do we."""
+
+    def loads(self, data: bytes) -> Any:
+        try:
+            return super().loads(data)
+        except elastic_transport.SerializationError:
+            return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+
+
+class _TolerantTextSerializer(elasticsearch.serializer.TextSerializer):
+    """Any other application/* answer (application/octet-stream, ...) as text, for the same reason."""
+
+    def loads(self, data: bytes) -> str:
+        return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
 
 class ElasticsearchBackend(_Backend):
@@ -303,7 +330,13 @@ class ElasticsearchBackend(_Backend):
             kwargs.update(verify_certs=False, ssl_show_warn=False)
         # No client retries: the caller retries whole batches with backoff.
         return elasticsearch.Elasticsearch(
-            _hosts(s.url), request_timeout=s.timeout_s, max_retries=0, retry_on_timeout=False, **kwargs
+            _hosts(s.url),
+            request_timeout=s.timeout_s,
+            max_retries=0,
+            retry_on_timeout=False,
+            # Also used for application/vnd.elasticsearch+json (the client maps it).
+            serializers={"application/json": _TolerantJsonSerializer(), "application/*": _TolerantTextSerializer()},
+            **kwargs,
         )
 
     def _unpack(self, exc: BaseException) -> tuple[int | None, Any, bool]:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from es_compat_proxy import ES_COMPAT, EsCompatProxy
 from harness import Pipeline, drop_alias
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -23,6 +24,49 @@ def search_settings() -> SearchSettings:
     """Search settings with an alias of its own for this test session: articles-test-<hex>."""
     base = Settings().search
     return base.model_copy(update={"alias": f"articles-test-{uuid.uuid4().hex[:8]}"})
+
+
+# --- which client: the configured one, and our Elasticsearch backend through the compatibility proxy ---
+
+
+def search_kinds() -> list[str]:
+    """The configured backend and, on OpenSearch, also ES_COMPAT: our Elasticsearch backend (the
+    official elasticsearch 8 client) talking to that OpenSearch through es_compat_proxy.py. That
+    checks our client code for Elasticsearch, not Elasticsearch itself."""
+    configured = Settings().search.backend
+    return [configured, ES_COMPAT] if configured == "opensearch" else [configured]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "search_kinds: run each test that uses search_kind once per search_kinds()")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("search_kinds") and "search_kind" in metafunc.fixturenames:
+        metafunc.parametrize("search_kind", search_kinds(), indirect=True)
+
+
+@pytest.fixture(scope="session")
+def search_kind(request: pytest.FixtureRequest, search_settings: SearchSettings) -> str:
+    """The configured backend unless a test module marked search_kinds asks for each in turn."""
+    return getattr(request, "param", search_settings.backend)
+
+
+@pytest.fixture(scope="session")
+def es_compat_proxy(search_settings: SearchSettings) -> Iterator[EsCompatProxy]:
+    """The compatibility proxy in front of the configured engine (see es_compat_proxy.py)."""
+    upstream = search_settings.url.split(",")[0].strip()
+    with EsCompatProxy(upstream, verify_certs=search_settings.verify_certs) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="session")
+def kind_settings(search_kind: str, search_settings: SearchSettings, request: pytest.FixtureRequest) -> SearchSettings:
+    """The session's search settings for ``search_kind``."""
+    if search_kind != ES_COMPAT:
+        return search_settings
+    proxy: EsCompatProxy = request.getfixturevalue("es_compat_proxy")
+    return search_settings.model_copy(update={"backend": "elasticsearch", "url": proxy.url})
 
 
 @contextlib.contextmanager
@@ -45,17 +89,17 @@ def _opened(settings: SearchSettings) -> Iterator[SearchBackend]:
 
 
 @pytest.fixture(scope="session")
-def backend(search_settings: SearchSettings) -> Iterator[SearchBackend]:
+def backend(kind_settings: SearchSettings) -> Iterator[SearchBackend]:
     """A backend on the session alias."""
-    with _opened(search_settings) as b:
+    with _opened(kind_settings) as b:
         yield b
 
 
 @pytest.fixture
-def fresh_backend(search_settings: SearchSettings) -> Iterator[SearchBackend]:
+def fresh_backend(kind_settings: SearchSettings) -> Iterator[SearchBackend]:
     """An empty index of its own (alias <session alias>-<hex>) for tests that write."""
-    alias = f"{search_settings.alias}-{uuid.uuid4().hex[:6]}"
-    with _opened(search_settings.model_copy(update={"alias": alias})) as b:
+    alias = f"{kind_settings.alias}-{uuid.uuid4().hex[:6]}"
+    with _opened(kind_settings.model_copy(update={"alias": alias})) as b:
         yield b
 
 

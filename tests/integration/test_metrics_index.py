@@ -1,6 +1,7 @@
 """The metrics index (template, write alias, append-only bulk) against the real search engine.
 
 Each test gets a metrics alias of its own (``newsstreams-metrics-test-<hex>``), dropped afterwards.
+Tests on ``metrics_backend`` run once per search kind (conftest.search_kinds).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from streams.search import SearchBackend, SearchError, make_backend, template
 from streams.settings import SearchSettings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.search_kinds]
 
 T0 = "2025-01-01T10:00:00Z"
 T1 = "2025-01-01T10:00:10Z"
@@ -90,12 +91,12 @@ DOCS = [
 
 
 @pytest.fixture
-def metrics_backend(search_settings: SearchSettings) -> Iterator[SearchBackend]:
+def metrics_backend(kind_settings: SearchSettings) -> Iterator[SearchBackend]:
     alias = f"newsstreams-metrics-test-{uuid.uuid4().hex[:8]}"
-    backend = make_backend(search_settings.model_copy(update={"metrics_alias": alias}))
+    backend = make_backend(kind_settings.model_copy(update={"metrics_alias": alias}))
     if not backend.ping():
         backend.close()
-        pytest.fail(f"search engine not reachable at {search_settings.url}: newsstreams stack up", pytrace=False)
+        pytest.fail(f"search engine not reachable at {kind_settings.url}: newsstreams stack up", pytrace=False)
     try:
         yield backend
     finally:

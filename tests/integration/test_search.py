@@ -1,4 +1,9 @@
-"""The search layer against a real engine (OpenSearch in CI; any engine the settings point at)."""
+"""The search layer against a real engine (OpenSearch in CI; any engine the settings point at).
+
+Tests on the ``backend``/``fresh_backend`` fixtures run once per search kind (conftest.search_kinds):
+on OpenSearch also as "elasticsearch-compat", our Elasticsearch backend through the compatibility
+proxy (es_compat_proxy.py) to the same OpenSearch.
+"""
 
 from __future__ import annotations
 
@@ -69,6 +74,8 @@ EN_SPORT = {
     "topics": [{"code": "medtop:15000000", "label": "sport", "score": 0.95}],
 }
 CORPUS = [NL, EN_POLITICS, EN_SPORT]
+
+pytestmark = pytest.mark.search_kinds
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +150,8 @@ def test_rejected_write_with_429_is_transient(fresh_backend):
         fresh_backend.client.indices.put_settings(index=index, body={"index.blocks.read_only_allow_delete": None})
 
 
-def test_missing_write_alias_is_not_a_doc_error(fresh_backend, make_search_settings):
-    b = make_backend(make_search_settings(alias=fresh_backend.alias + "-nothing-here"))
+def test_missing_write_alias_is_not_a_doc_error(fresh_backend, kind_settings):
+    b = make_backend(kind_settings.model_copy(update={"alias": fresh_backend.alias + "-nothing-here"}))
     try:
         with pytest.raises(SearchError, match="ensure_index") as info:
             b.bulk_index([NL])
@@ -274,5 +281,5 @@ def test_user_text_with_query_syntax_never_fails(corpus):
         search(text, backend=corpus)  # simple_query_string tolerates any input
 
 
-def test_search_builds_its_own_backend_from_settings(corpus, search_settings):
-    assert ids(search("pipelines", settings=search_settings)) == {"en-1"}
+def test_search_builds_its_own_backend_from_settings(corpus, kind_settings):
+    assert ids(search("pipelines", settings=kind_settings)) == {"en-1"}
