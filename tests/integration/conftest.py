@@ -80,8 +80,8 @@ def _opened(settings: SearchSettings) -> Iterator[SearchBackend]:
             "(newsstreams stack up) or point NEWSSTREAMS_SEARCH__URL at one",
             pytrace=False,
         )
-    backend.ensure_index()
     try:
+        backend.ensure_index()  # inside: a half-done setup is cleaned up too
         yield backend
     finally:
         drop_alias(backend)
