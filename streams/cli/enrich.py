@@ -244,7 +244,7 @@ def models_download(
         fail(
             f"no model configured for {', '.join(unknown)} (configured: "
             f"{', '.join(lang for lang, pkg in configured.items() if pkg)}; "
-            "set enrich.models.<lang> in config/settings.toml)",
+            "set enrich.models.<lang> in settings.toml or NEWSSTREAMS_ENRICH__MODELS__<LANG>)",
             2,
         )
     failed = 0
