@@ -27,6 +27,7 @@ from streams.settings import (
     ConfigDirError,
     EnrichSettings,
     Settings,
+    StackSettings,
     config_dir,
     get_settings,
     use_config_dir,
@@ -68,6 +69,13 @@ def test_installed_package_uses_the_copy_it_carries(tmp_path, monkeypatch):
     monkeypatch.setattr(settings_module, "PACKAGED_CONFIG_DIR", shipped)
     assert config_dir() == shipped
     assert Settings().enrich.gazetteer_dir == shipped / "gazetteer"
+
+
+def test_installed_package_keeps_stack_state_out_of_site_packages(tmp_path, monkeypatch):
+    assert StackSettings().state_dir == PROJECT_DIR / ".stack"  # a checkout: as before
+    monkeypatch.setattr(settings_module, "running_from_source", lambda: False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert StackSettings().state_dir == tmp_path / "state" / "newsstreams" / "stack"
 
 
 def test_installed_package_without_its_copy_says_so(tmp_path, monkeypatch):
