@@ -18,7 +18,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && rm /tmp/requirements.txt
 
 # Official spaCy models, pinned to the release line of the spaCy that pyproject.toml allows (3.8.x).
-# One model per language of config/settings.toml [enrich.models], plus the multilingual fallback.
+# One model per language of enrich.models (streams/settings.py), plus the multilingual fallback.
 ARG SPACY_MODEL_VERSION=3.8.0
 RUN set -e; \
     for model in nl_core_news_md en_core_web_md de_core_news_md fr_core_news_md es_core_news_md \
@@ -30,12 +30,11 @@ COPY README.md ./
 COPY streams/ streams/
 COPY config/ config/
 COPY seeds/ seeds/
+# The package carries config/ (as streams/config): the installed command finds it from any directory.
 RUN pip install --no-cache-dir .
 
-# A regular install puts the package in site-packages, away from config/: point settings at it.
 # Faust keeps its state in a directory the non-root user can write.
-ENV NEWSSTREAMS_CONFIG_DIR=/app/config \
-    FAUST_DATADIR=/var/lib/newsstreams
+ENV FAUST_DATADIR=/var/lib/newsstreams
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin newsstreams \
     && install -d -o newsstreams -g newsstreams /var/lib/newsstreams

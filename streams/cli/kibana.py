@@ -32,7 +32,8 @@ def import_command(
     file: Annotated[
         Path | None,
         typer.Option(
-            help="NDJSON to import (default: config/kibana/ or config/opensearch-dashboards/newsstreams.ndjson)."
+            help="NDJSON to import (default: kibana/ or opensearch-dashboards/newsstreams.ndjson in the "
+            "configuration directory)"
         ),
     ] = None,
 ) -> None:

@@ -39,7 +39,7 @@ from streams.enrich.gazetteer import Gazetteer, load_gazetteer
 from streams.enrich.language import UND, LanguageDetector
 from streams.enrich.models import model_for
 from streams.enrich.topics import TopicScorer
-from streams.settings import CONFIG_DIR, EnrichSettings, Settings
+from streams.settings import EnrichSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,7 @@ class Enricher:
         self.languages = list(dict.fromkeys(settings.languages))
         self.detector = LanguageDetector(self.languages)
         self.gazetteer = gazetteer or load_gazetteer(self.languages, settings.gazetteer_dir)
-        topics_dir = topics_dir or getattr(settings, "topics_dir", None) or CONFIG_DIR / "topics"
-        self.topics = TopicScorer.load(topics_dir, self.languages)
+        self.topics = TopicScorer.load(topics_dir or settings.topics_dir, self.languages)
         self.translate = translate  # None: translations stay {} (a Translator plugs in here)
         self._pipelines: dict[str, EntityPipeline] = {}
         self._lock = threading.RLock()  # re-entrant: an unsupported language borrows "xx"

@@ -24,21 +24,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from streams.settings import CONFIG_DIR, KibanaSettings, SearchSettings
+from streams.settings import KibanaSettings, SearchSettings, config_dir
 
 
 @dataclass(frozen=True)
 class Product:
     name: str
     xsrf_header: str
-    default_file: Path
+    saved_objects: str  # the NDJSON, relative to the configuration directory
     has_spaces: bool
 
+    @property
+    def default_file(self) -> Path:
+        return config_dir() / self.saved_objects
 
-KIBANA = Product("Kibana", "kbn-xsrf", CONFIG_DIR / "kibana" / "newsstreams.ndjson", True)
-OPENSEARCH_DASHBOARDS = Product(
-    "OpenSearch Dashboards", "osd-xsrf", CONFIG_DIR / "opensearch-dashboards" / "newsstreams.ndjson", False
-)
+
+KIBANA = Product("Kibana", "kbn-xsrf", "kibana/newsstreams.ndjson", True)
+OPENSEARCH_DASHBOARDS = Product("OpenSearch Dashboards", "osd-xsrf", "opensearch-dashboards/newsstreams.ndjson", False)
 PRODUCTS = {"kibana": KIBANA, "opensearch-dashboards": OPENSEARCH_DASHBOARDS}  # by the CLI's --flavour
 
 
@@ -152,7 +154,7 @@ def import_saved_objects(
     space: str | None = None,
     file: Path | None = None,
 ) -> ImportReport:
-    """Import ``file`` (default: the product's NDJSON in config/). Raises ImportFailed/Unreachable."""
+    """Import ``file`` (default: the product's NDJSON in config_dir()). Raises ImportFailed/Unreachable."""
     base, url_credentials = split_credentials(url or settings.url)
     space = (space or settings.space) if product.has_spaces else None
     path = file or product.default_file

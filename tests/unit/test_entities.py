@@ -14,14 +14,14 @@ from streams.enrich.entities import (
     normalise_label,
 )
 from streams.enrich.gazetteer import load_gazetteer
-from streams.settings import CONFIG_DIR
+from streams.settings import config_dir
 
 LANGS = ["nl", "en", "de", "fr", "es", "it"]
 
 
 @cache
 def gazetteer():
-    return load_gazetteer(LANGS, CONFIG_DIR / "gazetteer")
+    return load_gazetteer(LANGS, config_dir() / "gazetteer")
 
 
 @cache

@@ -7,10 +7,10 @@ import pytest
 import yaml
 
 from streams.enrich.gazetteer import load_gazetteer
-from streams.settings import CONFIG_DIR
+from streams.settings import config_dir
 
 LANGS = ["nl", "en", "de", "fr", "es", "it"]
-GAZ_DIR = CONFIG_DIR / "gazetteer"
+GAZ_DIR = config_dir() / "gazetteer"
 
 
 @pytest.fixture(scope="module")

@@ -24,10 +24,10 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli.common import app
-from streams.settings import PROJECT_DIR, get_settings
+from streams.settings import config_dir, get_settings
 
-KIBANA_NDJSON = PROJECT_DIR / "config" / "kibana" / "newsstreams.ndjson"
-OSD_NDJSON = PROJECT_DIR / "config" / "opensearch-dashboards" / "newsstreams.ndjson"
+KIBANA_NDJSON = config_dir() / "kibana" / "newsstreams.ndjson"
+OSD_NDJSON = config_dir() / "opensearch-dashboards" / "newsstreams.ndjson"
 PASSWORD = "s3cr3t-Pa55word"
 API_KEY = "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw=="
 

@@ -21,10 +21,11 @@ import pytest
 import yaml
 
 from streams.search import template
-from streams.settings import PROJECT_DIR, SearchSettings
+from streams.settings import CHECKOUT_CONFIG_DIR, PROJECT_DIR, SearchSettings
 
-KIBANA_FILE = PROJECT_DIR / "config" / "kibana" / "newsstreams.ndjson"
-OSD_FILE = PROJECT_DIR / "config" / "opensearch-dashboards" / "newsstreams.ndjson"
+# The checkout's files, written by its config/kibana/generate.py (the same ones ship in the package).
+KIBANA_FILE = CHECKOUT_CONFIG_DIR / "kibana" / "newsstreams.ndjson"
+OSD_FILE = CHECKOUT_CONFIG_DIR / "opensearch-dashboards" / "newsstreams.ndjson"
 FILES = {"kibana": KIBANA_FILE, "osd": OSD_FILE}
 
 NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float"}
@@ -361,7 +362,7 @@ def test_kibana_and_osd_files_describe_the_same_objects() -> None:
 
 
 def test_files_are_what_the_generator_writes() -> None:
-    generator = runpy.run_path(str(PROJECT_DIR / "config" / "kibana" / "generate.py"))
+    generator = runpy.run_path(str(CHECKOUT_CONFIG_DIR / "kibana" / "generate.py"))
     for path, osd in ((KIBANA_FILE, False), (OSD_FILE, True)):
         expected = generator["ndjson"](generator["saved_objects"](osd))
         assert path.read_text(encoding="utf-8") == expected, (

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from streams.enrich.topics import IPTC_TOP_LEVEL, Lexicon, TopicScorer, topic_code
-from streams.settings import CONFIG_DIR
+from streams.settings import config_dir
 
 SPORT, POLITICS, CONFLICT = "medtop:15000000", "medtop:11000000", "medtop:16000000"
 
@@ -16,7 +16,7 @@ def words(text):
 
 @pytest.fixture(scope="module")
 def scorer():
-    return TopicScorer.load(CONFIG_DIR / "topics")
+    return TopicScorer.load(config_dir() / "topics")
 
 
 def test_taxonomy_is_the_17_top_level_codes():

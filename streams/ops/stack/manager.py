@@ -1,8 +1,8 @@
 """`newsstreams stack up|down|status|logs`: start, stop and inspect the local Kafka + OpenSearch.
 
-State lives in ``stack.state_dir`` (default ``.stack/`` in the checkout): one log file and one data
-directory per service. Running services are found in /proc, not in pid files. Jars live in
-``stack.cache_dir`` and are shared by every checkout.
+State lives in ``stack.state_dir`` (default ``.stack/`` in a checkout; installed, under the user's
+state directory): one log file and one data directory per service. Running services are found in
+/proc, not in pid files. Jars live in ``stack.cache_dir`` and are shared by every checkout.
 """
 
 from __future__ import annotations
