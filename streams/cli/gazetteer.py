@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -52,7 +54,7 @@ def gazetteer_build(
     The dump is streamed (never held in memory). A full dump takes hours; for speed, decompress in
     parallel and pipe: `pigz -dc latest-all.json.gz | newsstreams gazetteer build --wikidata-dump -`.
     """
-    from streams.enrich.wikidata import BuildStats, build_gazetteer, parse_classes
+    from streams.enrich.wikidata import build_gazetteer, parse_classes
 
     if wikidata_dump != "-" and not Path(wikidata_dump).is_file():
         usage_error(f"--wikidata-dump: no such file: {wikidata_dump}")
@@ -63,51 +65,9 @@ def gazetteer_build(
     langs = _languages(languages)
     target = out or get_settings().enrich.gazetteer_dir / "wikidata.yaml"
 
-    if err.is_terminal:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-        )
-        task = progress.add_task("reading", total=None)
-
-        def report(stats: BuildStats) -> None:
-            progress.update(
-                task,
-                total=stats.bytes_total,
-                completed=stats.bytes_read,
-                description=f"read {stats.read:,}, kept {stats.kept:,} ({stats.rate:,.0f}/s)",
-            )
-
-        every = 50_000
-    else:
-        progress = None
-
-        def report(stats: BuildStats) -> None:
-            share = f" ({100 * stats.bytes_read / stats.bytes_total:.1f}% of the file)" if stats.bytes_total else ""
-            say(err, f"read {stats.read:,} entities, kept {stats.kept:,}{share}, {stats.rate:,.0f}/s")
-
-        every = progress_every
-
+    progress, report, every = _build_progress(progress_every)
     try:
-        if progress is not None:
-            with progress:
-                stats = build_gazetteer(
-                    wikidata_dump,
-                    target,
-                    languages=langs,
-                    min_sitelinks=min_sitelinks,
-                    classes=classes,
-                    on_progress=report,
-                    progress_every=every,
-                )
-        else:
+        with progress or contextlib.nullcontext():
             stats = build_gazetteer(
                 wikidata_dump,
                 target,
@@ -122,6 +82,40 @@ def gazetteer_build(
     say(console, ("wrote ", ""), (str(target), "bold"), f": {stats.summary()}")
     if stats.malformed:
         say(err, ("warning: ", "yellow"), f"{stats.malformed:,} malformed line(s) skipped")
+
+
+def _build_progress(every_without_terminal: int) -> tuple[Any, Callable[[Any], None], int]:
+    """(a rich Progress or None, the build's progress callback, entities between calls): a bar on a
+    terminal, else a line every ``every_without_terminal`` entities."""
+    if not err.is_terminal:
+
+        def line(stats: Any) -> None:
+            share = f" ({100 * stats.bytes_read / stats.bytes_total:.1f}% of the file)" if stats.bytes_total else ""
+            say(err, f"read {stats.read:,} entities, kept {stats.kept:,}{share}, {stats.rate:,.0f}/s")
+
+        return None, line, every_without_terminal
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    task = progress.add_task("reading", total=None)
+
+    def bar(stats: Any) -> None:
+        progress.update(
+            task,
+            total=stats.bytes_total,
+            completed=stats.bytes_read,
+            description=f"read {stats.read:,}, kept {stats.kept:,} ({stats.rate:,.0f}/s)",
+        )
+
+    return progress, bar, 50_000
 
 
 @gazetteer_app.command("stats")
