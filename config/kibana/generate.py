@@ -85,7 +85,7 @@ def date_histogram(agg_id: str, field: str) -> dict:
 
 
 def terms(
-    agg_id: str, field: str, schema: str, size: int, label: str, order_by: str = "1", order: str = "desc", **extra: Any
+    agg_id: str, field: str, schema: str, size: int, label: str, order_by: str = "1", order: str = "desc"
 ) -> dict:
     return {
         "id": agg_id,
@@ -102,14 +102,18 @@ def terms(
             "missingBucket": False,
             "missingBucketLabel": "Missing",
             "customLabel": label,
-            **extra,
         },
     }
 
 
 # --- visualization types (params as the 7.10 editor saves them) --------------------------------------
-def xy(chart: str, aggs: list[dict], y_title: str, stacked: bool = False) -> dict:
+def xy(chart: str, aggs: list[dict], y_title: str, stacked: bool = False, row: bool | None = None) -> dict:
+    """``row``: with a split-chart aggregation, stack the charts (True) or put them side by side (False).
+    Since 7.7 the renderer reads it here, in the vis params; an aggregation's ``params.row`` is the
+    pre-7.7 place, moved by a 7.7.0 migration that objects stamped 7.10.0 never go through."""
     metrics = [a for a in aggs if a["schema"] == "metric"]
+    if any(a["schema"] == "split" for a in aggs) != (row is not None):
+        raise ValueError("give row (the split direction) exactly when there is a split-chart aggregation")
     series = [
         {
             "show": True,
@@ -124,7 +128,7 @@ def xy(chart: str, aggs: list[dict], y_title: str, stacked: bool = False) -> dic
         }
         for a in metrics
     ]
-    return {
+    params: dict[str, Any] = {
         "type": chart,
         "grid": {"categoryLines": False},
         "categoryAxes": [
@@ -161,6 +165,9 @@ def xy(chart: str, aggs: list[dict], y_title: str, stacked: bool = False) -> dic
         "labels": {},
         "thresholdLine": {"show": False, "value": 10, "width": 1, "style": "full", "color": "#E7664C"},
     }
+    if row is not None:
+        params["row"] = row
+    return params
 
 
 def pie_params() -> dict:
@@ -206,9 +213,17 @@ def metric_params() -> dict:
 
 # --- the visualizations: id -> (data view, KQL query, title, description, vis type, params, aggs) -----
 def _xy_vis(
-    view: str, query: str, title: str, desc: str, chart: str, aggs: list[dict], y_title: str, stacked: bool = False
+    view: str,
+    query: str,
+    title: str,
+    desc: str,
+    chart: str,
+    aggs: list[dict],
+    y_title: str,
+    stacked: bool = False,
+    row: bool | None = None,
 ) -> tuple:
-    return (view, query, title, desc, chart, xy(chart, aggs, y_title, stacked), aggs)
+    return (view, query, title, desc, chart, xy(chart, aggs, y_title, stacked, row), aggs)
 
 
 LATENCY = [
@@ -312,11 +327,12 @@ VISUALIZATIONS: dict[str, tuple] = {
         [
             metric("1", "max", "lag", "Lag"),
             # A split chart must be the first bucket aggregation.
-            terms("4", "topic", "split", 10, "Topic", row=True),
+            terms("4", "topic", "split", 10, "Topic"),
             date_histogram("2", "@timestamp"),
             terms("3", "partition", "group", 50, "Partition"),
         ],
         "Messages",
+        row=True,  # one chart per topic, stacked
     ),
     "newsstreams-vis-stage-latency": _xy_vis(
         METRICS,

@@ -218,6 +218,16 @@ def check_visualization(obj: dict, title: str, fields: dict[str, str]) -> list[s
     buckets = [a for a in aggs if a["schema"] != "metric"]
     if any(a["schema"] == "split" for a in buckets[1:]):
         problems.append(f"{name}: a split-chart aggregation must be the first bucket aggregation")
+    # Rows or columns: since 7.7 in the vis params; an aggregation's params.row is only moved there by the
+    # 7.7.0 migration, which objects stamped later never go through.
+    problems += [
+        f"{name}: aggregation {a['id']} has params.row; the split direction is visState.params.row"
+        for a in aggs
+        if "row" in a.get("params", {})
+    ]
+    split = any(a["schema"] == "split" for a in buckets)
+    if vis["type"] in XY_TYPES and split and not isinstance(vis["params"].get("row"), bool):
+        problems.append(f"{name}: a split chart needs a boolean visState.params.row (rows or columns)")
     if vis["type"] in XY_TYPES:
         series = {s["data"]["id"] for s in vis["params"].get("seriesParams", [])}
         if series != metric_ids:
@@ -344,6 +354,19 @@ def test_dashboards_have_the_promised_panels(product: str) -> None:
         assert any(u[1:] == agg for u in pipeline), f"Pipeline lacks {agg}"
 
 
+@pytest.mark.parametrize("product", ["kibana", "osd"])
+def test_split_charts_keep_their_direction(product: str) -> None:
+    """The lag chart is one chart per topic, stacked: ``row`` in the vis params, none in an aggregation."""
+    split = {}
+    for obj in load(FILES[product]):
+        if obj["type"] == "visualization":
+            vis = json.loads(obj["attributes"]["visState"])
+            assert all("row" not in a.get("params", {}) for a in vis["aggs"]), obj["id"]
+            if any(a["schema"] == "split" for a in vis["aggs"]):
+                split[obj["id"]] = vis["params"].get("row")
+    assert split == {"newsstreams-vis-lag": True}
+
+
 def test_kibana_and_osd_files_describe_the_same_objects() -> None:
     kibana, osd = ({(o["type"], o["id"]): o for o in load(f)} for f in (KIBANA_FILE, OSD_FILE))
     assert set(kibana) == set(osd)
@@ -396,6 +419,9 @@ BROKEN_VIS = [
     ("newsstreams-vis-dlq-by-reason", _set_field("terms", "reason "), "not in the index mapping"),
     ("newsstreams-vis-lag", lambda v: v["aggs"].append(v["aggs"].pop(1)), "split-chart"),
     ("newsstreams-vis-stage-latency", lambda v: v["params"]["seriesParams"].pop(), "seriesParams"),
+    # the split direction back where Kibana before 7.7 kept it, or not a boolean
+    ("newsstreams-vis-lag", lambda v: v["aggs"][1]["params"].update(row=v["params"].pop("row")), "params.row"),
+    ("newsstreams-vis-lag", lambda v: v["params"].update(row="true"), "boolean visState.params.row"),
 ]
 
 
