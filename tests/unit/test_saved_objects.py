@@ -48,6 +48,59 @@ AGG_FIELD_TYPES: dict[str, set[str]] = {
 SORTABLE = {"keyword", "boolean", "ip"} | NUMERIC | DATE
 XY_TYPES = {"line", "area", "histogram", "horizontal_bar"}
 
+# Per Kibana line (major.minor of the kibana image in docker-compose.yml): the newest typeMigrationVersion
+# each type is known to have there, read from that line's sources. A stamp newer than what the running
+# Kibana knows is refused on import; one at or below it is migrated. Types with model versions stamp
+# "10.<model version>.0" (dashboard: model version 2; search: 3, the ones present before 8.17);
+# visualization: its own migration map ends at 8.1.0; index-pattern: 8.0.0, the move to multiple spaces.
+# A Kibana upgrade in docker-compose.yml needs a row here, checked against the new line's sources.
+KIBANA_TYPE_VERSIONS = {
+    "8.17": {"index-pattern": "8.0.0", "visualization": "8.1.0", "search": "10.3.0", "dashboard": "10.2.0"},
+}
+
+# The attribute keys each product accepts for dashboards and saved searches; a dict value lists the keys
+# of an object-valued attribute. Kibana 8.17: the dashboard attributes schema (model version 2, which
+# forbids unknown keys) and the saved-search schema of model version 3 (8.8.0's keys and three more).
+# OpenSearch Dashboards 2.19: the two types' saved-object mappings as of the Kibana 7.10 fork (the
+# saved-objects index is strictly mapped: an attribute it does not know is refused).
+_SEARCH_SOURCE = {"searchSourceJSON": None}
+_REFRESH = {"pause": None, "value": None, "display": None, "section": None}
+ATTRIBUTE_KEYS: dict[str, dict[str, dict[str, Any]]] = {
+    "kibana": {
+        "dashboard": {
+            **dict.fromkeys(["title", "description", "timeRestore", "timeFrom", "timeTo", "panelsJSON"]),
+            **dict.fromkeys(["optionsJSON", "hits", "version"]),
+            "kibanaSavedObjectMeta": _SEARCH_SOURCE,
+            "refreshInterval": _REFRESH,
+            "controlGroupInput": dict.fromkeys(
+                ["panelsJSON", "controlStyle", "chainingSystem", "ignoreParentSettingsJSON", "showApplySelections"]
+            ),
+        },
+        "search": {
+            **dict.fromkeys(["title", "description", "columns", "sort", "rowHeight", "rowsPerPage", "hideChart"]),
+            **dict.fromkeys(["breakdownField", "isTextBasedQuery", "usesAdHocDataView", "timeRestore", "viewMode"]),
+            **dict.fromkeys(["hideAggregatedPreview", "hits", "version", "sampleSize", "headerRowHeight"]),
+            "visContext": None,
+            "grid": {"columns": None},
+            "kibanaSavedObjectMeta": _SEARCH_SOURCE,
+            "timeRange": {"from": None, "to": None},
+            "refreshInterval": {"pause": None, "value": None},
+        },
+    },
+    "osd": {
+        "dashboard": {
+            **dict.fromkeys(["title", "description", "hits", "optionsJSON", "panelsJSON", "timeFrom", "timeRestore"]),
+            **dict.fromkeys(["timeTo", "version"]),
+            "kibanaSavedObjectMeta": _SEARCH_SOURCE,
+            "refreshInterval": _REFRESH,
+        },
+        "search": {
+            **dict.fromkeys(["title", "description", "columns", "hits", "sort", "version"]),
+            "kibanaSavedObjectMeta": _SEARCH_SOURCE,
+        },
+    },
+}
+
 
 # --- the mappings, from the template module ---------------------------------------------------------
 def flatten(properties: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -95,6 +148,7 @@ def check(objects: list[dict], fields_by_alias: dict[str, dict[str, str]], produ
         seen_ids.add(obj["id"])
         by_key[key] = obj
         problems += check_envelope(obj, product)
+        problems += check_attribute_keys(obj, product)
         for ref in obj.get("references", []):
             if (ref.get("type"), ref.get("id")) not in present:
                 problems.append(f"{_name(obj)}: reference {ref} is not in the file")
@@ -146,19 +200,50 @@ def kibana_version() -> str:
     return compose["services"]["kibana"]["image"].rsplit(":", 1)[1]
 
 
+def kibana_line() -> str:
+    return ".".join(kibana_version().split(".")[:2])
+
+
 def check_envelope(obj: dict, product: str) -> list[str]:
     if product == "kibana":
         core, typed = obj.get("coreMigrationVersion"), obj.get("typeMigrationVersion")
         if not core or not typed or "migrationVersion" in obj:
             return [f"{_name(obj)}: Kibana 8 objects carry coreMigrationVersion + typeMigrationVersion"]
-        newest = _version(kibana_version())
-        if _version(core) > newest or _version(typed) > newest:
-            return [f"{_name(obj)}: version stamp newer than Kibana {kibana_version()}"]
-        return []
+        problems = []
+        if _version(core) > _version(kibana_version()):
+            problems.append(f"{_name(obj)}: coreMigrationVersion {core} newer than Kibana {kibana_version()}")
+        known = KIBANA_TYPE_VERSIONS.get(kibana_line(), {}).get(obj["type"])
+        if known is None:
+            problems.append(f"{_name(obj)}: no known typeMigrationVersion for Kibana {kibana_line()}; add it")
+        elif _version(typed) > _version(known):
+            problems.append(
+                f"{_name(obj)}: typeMigrationVersion {typed} newer than Kibana {kibana_line()} knows ({known})"
+            )
+        return problems
     stamp = obj.get("migrationVersion", {})
     if set(stamp) != {obj["type"]} or _version(stamp[obj["type"]]) > (7, 10, 2):
         return [f"{_name(obj)}: OpenSearch Dashboards objects carry migrationVersion <= 7.10.2 for their type"]
     return []
+
+
+def check_attribute_keys(obj: dict, product: str) -> list[str]:
+    schema = ATTRIBUTE_KEYS[product].get(obj["type"])
+    if schema is None:
+        return []
+
+    def unknown(value: dict, keys: dict[str, Any], prefix: str) -> list[str]:
+        out = []
+        for key, sub in value.items():
+            if key not in keys:
+                out.append(prefix + key)
+            elif isinstance(keys[key], dict) and isinstance(sub, dict):
+                out += unknown(sub, keys[key], f"{prefix}{key}.")
+        return out
+
+    return [
+        f"{_name(obj)}: attribute {key!r} is not in the {product} schema of a {obj['type']}"
+        for key in unknown(obj["attributes"], schema, "")
+    ]
 
 
 def check_data_view(obj: dict, fields_by_alias: dict[str, dict[str, str]]) -> list[str]:
@@ -367,6 +452,11 @@ def test_split_charts_keep_their_direction(product: str) -> None:
     assert split == {"newsstreams-vis-lag": True}
 
 
+def test_the_compose_kibana_line_has_known_type_versions() -> None:
+    assert kibana_line() in KIBANA_TYPE_VERSIONS, f"Kibana {kibana_version()}: add its line to KIBANA_TYPE_VERSIONS"
+    assert set(KIBANA_TYPE_VERSIONS[kibana_line()]) == {o["type"] for o in load(KIBANA_FILE)}
+
+
 def test_kibana_and_osd_files_describe_the_same_objects() -> None:
     kibana, osd = ({(o["type"], o["id"]): o for o in load(f)} for f in (KIBANA_FILE, OSD_FILE))
     assert set(kibana) == set(osd)
@@ -465,6 +555,13 @@ BROKEN = [
     ("newsstreams-dashboard-news", _panels(lambda p: p[0].update(panelRefName="panel_x")), "no reference named"),
     ("newsstreams-dashboard-pipeline", _panels(lambda p: p[1]["gridData"].update(x=12)), "overlaps"),
     ("newsstreams-vis-topics", lambda o: o.update(id="newsstreams-vis-top-entities"), "duplicate id"),
+    ("newsstreams-dashboard-news", lambda o: o["attributes"].update(panels="[]"), "attribute 'panels'"),
+    (
+        "newsstreams-dashboard-pipeline",
+        lambda o: o["attributes"]["refreshInterval"].update(interval=10),
+        "attribute 'refreshInterval.interval'",
+    ),
+    ("newsstreams-search-latest", lambda o: o["attributes"].update(rowsPerPage=50, query="x"), "attribute 'query'"),
 ]
 
 
@@ -473,3 +570,23 @@ BROKEN = [
 def test_checker_catches_broken_objects(product, obj_id, change, expected, fields_by_alias) -> None:
     problems = check(_mutate(load(FILES[product]), obj_id, change), fields_by_alias, product)
     assert any(expected in p for p in problems), problems
+
+
+KIBANA_ONLY = [
+    ("newsstreams-dashboard-news", {"typeMigrationVersion": "10.9.0"}, "typeMigrationVersion 10.9.0 newer than"),
+    ("newsstreams-vis-lag", {"typeMigrationVersion": "8.17.0"}, "typeMigrationVersion 8.17.0 newer than"),
+    ("newsstreams-metrics", {"coreMigrationVersion": "8.18.0"}, "coreMigrationVersion 8.18.0 newer than Kibana"),
+    ("newsstreams-search-latest", {"migrationVersion": {"search": "7.9.3"}}, "carry coreMigrationVersion"),
+]
+
+
+@pytest.mark.parametrize("obj_id, stamp, expected", KIBANA_ONLY)
+def test_checker_catches_kibana_version_stamps(obj_id, stamp, expected, fields_by_alias) -> None:
+    problems = check(_mutate(load(KIBANA_FILE), obj_id, lambda o: o.update(stamp)), fields_by_alias, "kibana")
+    assert any(expected in p and obj_id in p for p in problems), problems
+
+
+def test_checker_wants_a_type_version_table_for_the_compose_kibana(monkeypatch, fields_by_alias) -> None:
+    monkeypatch.delitem(KIBANA_TYPE_VERSIONS, kibana_line())  # as after a Kibana upgrade in docker-compose.yml
+    problems = check(load(KIBANA_FILE), fields_by_alias, "kibana")
+    assert problems and all("no known typeMigrationVersion" in p for p in problems), problems
