@@ -52,7 +52,8 @@ def import_command(
         fail(f"{exc} (is it running? set --url or NEWSSTREAMS_KIBANA__URL)", 2)
     except ImportFailed as exc:
         for obj in exc.imported:
-            say(console, ("  imported     ", "green"), f"{obj.type:<14} {obj.id}")
+            stored = f" as {obj.stored_id}" if obj.stored_id != obj.id else ""
+            say(console, ("  imported     ", "green"), f"{obj.type:<14} {obj.id}{stored}")
         for error in exc.errors:
             say(err, ("  failed       ", "red"), describe_error(error))
         fail(str(exc))
@@ -61,7 +62,8 @@ def import_command(
     say(console, f"{where}: {len(report.imported)} saved object(s) from {report.file}")
     for obj in report.imported:
         state = "overwritten" if obj.overwritten else "created"
-        say(console, (f"  {state:<12} ", "green"), f"{obj.type:<14} {obj.id}", (f"  {obj.title}", "dim"))
+        stored = f" as {obj.stored_id}" if obj.stored_id != obj.id else ""
+        say(console, (f"  {state:<12} ", "green"), f"{obj.type:<14} {obj.id}{stored}", (f"  {obj.title}", "dim"))
     for warning in report.warnings:
         say(
             err,

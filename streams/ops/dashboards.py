@@ -63,6 +63,13 @@ class Imported:
     id: str
     title: str
     overwritten: bool  # the response says so for objects that existed; absent means newly created
+    # Kibana's id for the stored object when it differs from the file's: the same id already exists in
+    # another space, so the copy in this one got a new id.
+    destination_id: str | None = None
+
+    @property
+    def stored_id(self) -> str:
+        return self.destination_id or self.id
 
 
 @dataclass
@@ -77,7 +84,7 @@ class ImportReport:
     def dashboard_links(self) -> list[tuple[str, str]]:
         prefix = f"/s/{quote(self.space, safe='')}" if self.space and self.space != "default" else ""
         return [
-            (o.title, f"{self.url}{prefix}/app/dashboards#/view/{quote(o.id, safe='')}")
+            (o.title, f"{self.url}{prefix}/app/dashboards#/view/{quote(o.stored_id, safe='')}")
             for o in self.imported
             if o.type == "dashboard"
         ]
@@ -178,7 +185,11 @@ def import_saved_objects(
         raise ImportFailed(_http_failure(status, payload, product, base, space))
     report.imported = [
         Imported(
-            r.get("type", "?"), r.get("id", "?"), (r.get("meta") or {}).get("title") or "", bool(r.get("overwrite"))
+            r.get("type", "?"),
+            r.get("id", "?"),
+            (r.get("meta") or {}).get("title") or "",
+            bool(r.get("overwrite")),
+            r.get("destinationId") or None,
         )
         for r in payload.get("successResults") or []
     ]

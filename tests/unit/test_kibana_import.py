@@ -57,6 +57,8 @@ class SavedObjectsImportStub:
         self.requests: list[Request] = []
         self.known: set[tuple[str, str]] = set()  # what a real import would have stored
         self.reply: tuple[int, dict] | None = None  # a canned answer instead of the normal one
+        # id -> the id Kibana gives its copy, as when the id already exists in another space
+        self.destination_ids: dict[str, str] = {}
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -90,6 +92,8 @@ class SavedObjectsImportStub:
             result = {"type": obj["type"], "id": obj["id"], "meta": {"title": obj["attributes"]["title"]}}
             if key in self.known:
                 result["overwrite"] = True
+            if obj["id"] in self.destination_ids:
+                result["destinationId"] = self.destination_ids[obj["id"]]
             self.known.add(key)
             results.append(result)
         return {"success": True, "successCount": len(results), "successResults": results, "warnings": []}
@@ -246,6 +250,21 @@ def test_summary_created_then_overwritten(stub: SavedObjectsImportStub) -> None:
 def test_dashboard_links_carry_the_space(stub: SavedObjectsImportStub) -> None:
     result = run("--url", stub.url + "/", "--space", "ops")
     assert f"dashboard News: {stub.url}/s/ops/app/dashboards#/view/newsstreams-dashboard-news" in result.stdout
+
+
+def test_dashboard_links_use_the_ids_kibana_gave_the_copies(stub: SavedObjectsImportStub) -> None:
+    # The ids already exist in another space: Kibana stores this space's copies under new ids.
+    new_id = "5b0c2e4a-93d1-4c55-b1de-7e1f4c9a0d21"
+    stub.destination_ids = {"newsstreams-dashboard-news": new_id}
+    result = run("--url", stub.url, "--space", "ops")
+    assert result.exit_code == 0, result.output
+    links = {line.split(":", 1)[0]: line for line in result.stdout.splitlines() if line.startswith("dashboard ")}
+    assert links["dashboard News"].endswith(f"{stub.url}/s/ops/app/dashboards#/view/{new_id}")
+    assert links["dashboard Pipeline"].endswith("/s/ops/app/dashboards#/view/newsstreams-dashboard-pipeline")
+    assert any(
+        line.split()[:5] == ["created", "dashboard", "newsstreams-dashboard-news", "as", new_id]
+        for line in result.stdout.splitlines()
+    ), result.stdout
 
 
 # --- failures -----------------------------------------------------------------------------------------
