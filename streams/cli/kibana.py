@@ -36,6 +36,14 @@ def import_command(
             "configuration directory)"
         ),
     ] = None,
+    retries: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="When there is no answer or a 429/5xx one (still starting, busy), try again this many times, "
+            "waiting 2, 4, 8, 16, then 30 s. Refusals are not retried.",
+        ),
+    ] = 0,
 ) -> None:
     """Import the data views and the News and Pipeline dashboards (overwrites: safe to repeat)."""
     from streams.ops.dashboards import ImportFailed, Unreachable, describe_error, import_saved_objects
@@ -46,8 +54,21 @@ def import_command(
     product = PRODUCTS[flavour or ("opensearch-dashboards" if opensearch_dashboards else "kibana")]
     if space is not None and not product.has_spaces:
         usage_error("OpenSearch Dashboards has no spaces: drop --space")
+
+    def on_retry(failure: ImportFailed, attempt: int, delay: float) -> None:
+        say(err, ("  retrying     ", "yellow"), f"{failure}; attempt {attempt + 1} of {retries + 1} in {delay:g} s")
+
     try:
-        report = import_saved_objects(settings.kibana, product, search=settings.search, url=url, space=space, file=file)
+        report = import_saved_objects(
+            settings.kibana,
+            product,
+            search=settings.search,
+            url=url,
+            space=space,
+            file=file,
+            retries=retries,
+            on_retry=on_retry,
+        )
     except Unreachable as exc:
         fail(f"{exc} (is it running? set --url or NEWSSTREAMS_KIBANA__URL)", 2)
     except ImportFailed as exc:

@@ -6,6 +6,9 @@ OpenSearch Dashboards through their saved-objects import API.
 Both take the NDJSON file as the multipart field ``file``. ``overwrite=true`` makes a re-import replace
 the objects with the same ids: importing twice leaves one copy.
 
+With ``retries``, a failure that may pass (no answer, or 429/5xx: Kibana still starting, Elasticsearch
+busy) is tried again after 2, 4, 8, 16 and then every 30 seconds; a refusal (4xx, rejected objects) is not.
+
 Plain urllib, no extra dependency. Credentials (basic auth or an API key) go into the Authorization
 header only; messages show the URL with any user:password removed.
 """
@@ -15,9 +18,11 @@ from __future__ import annotations
 import base64
 import json
 import ssl
+import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.client import HTTPException
 from pathlib import Path
@@ -45,16 +50,41 @@ PRODUCTS = {"kibana": KIBANA, "opensearch-dashboards": OPENSEARCH_DASHBOARDS}  #
 
 
 class ImportFailed(Exception):
-    """The import did not happen or not completely; ``errors`` are the per-object errors, if any."""
+    """The import did not happen or not completely; ``errors`` are the per-object errors, if any.
+    ``transient``: the same request may succeed later (no answer, 429, 5xx)."""
 
-    def __init__(self, message: str, errors: list[dict] | None = None, imported: list[Imported] | None = None):
+    def __init__(
+        self,
+        message: str,
+        errors: list[dict] | None = None,
+        imported: list[Imported] | None = None,
+        transient: bool = False,
+    ):
         super().__init__(message)
         self.errors = errors or []
         self.imported = imported or []
+        self.transient = transient
 
 
 class Unreachable(ImportFailed):
     """No HTTP answer at all: wrong URL, not started yet, network."""
+
+    def __init__(self, message: str):
+        super().__init__(message, transient=True)
+
+
+TRANSIENT_STATUS = {429, 500, 502, 503, 504}
+RETRY_FIRST_DELAY_S = 2.0
+RETRY_MAX_DELAY_S = 30.0
+
+
+def retry_delays(retries: int) -> list[float]:
+    """Seconds to wait before each of ``retries`` further attempts: 2, 4, 8, 16, 30, 30, ..."""
+    return [min(RETRY_FIRST_DELAY_S * 2**n, RETRY_MAX_DELAY_S) for n in range(retries)]
+
+
+def _sleep(seconds: float) -> None:  # the tests replace it
+    time.sleep(seconds)
 
 
 @dataclass(frozen=True)
@@ -160,8 +190,35 @@ def import_saved_objects(
     url: str | None = None,
     space: str | None = None,
     file: Path | None = None,
+    retries: int = 0,
+    on_retry: Callable[[ImportFailed, int, float], None] | None = None,
 ) -> ImportReport:
-    """Import ``file`` (default: the product's NDJSON in config_dir()). Raises ImportFailed/Unreachable."""
+    """Import ``file`` (default: the product's NDJSON in config_dir()). Raises ImportFailed/Unreachable
+    once a failure is not transient or ``retries`` further attempts have failed too; before each retry
+    ``on_retry(failure, attempt that failed, seconds until the next)``."""
+    delays = retry_delays(retries)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return _import_once(settings, product, search=search, url=url, space=space, file=file)
+        except ImportFailed as exc:
+            if not exc.transient or attempt > len(delays):
+                raise
+            if on_retry is not None:
+                on_retry(exc, attempt, delays[attempt - 1])
+            _sleep(delays[attempt - 1])
+
+
+def _import_once(
+    settings: KibanaSettings,
+    product: Product,
+    *,
+    search: SearchSettings | None,
+    url: str | None,
+    space: str | None,
+    file: Path | None,
+) -> ImportReport:
     base, url_credentials = split_credentials(url or settings.url)
     space = (space or settings.space) if product.has_spaces else None
     path = file or product.default_file
@@ -182,7 +239,7 @@ def import_saved_objects(
     status, payload = _send(request, settings, product, base)
     report = ImportReport(product, base, space, path)
     if status != 200 or not isinstance(payload, dict):
-        raise ImportFailed(_http_failure(status, payload, product, base, space))
+        raise ImportFailed(_http_failure(status, payload, product, base, space), transient=status in TRANSIENT_STATUS)
     report.imported = [
         Imported(
             r.get("type", "?"),

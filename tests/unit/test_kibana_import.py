@@ -24,6 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli.common import app
+from streams.ops import dashboards
 from streams.settings import config_dir, get_settings
 
 KIBANA_NDJSON = config_dir() / "kibana" / "newsstreams.ndjson"
@@ -57,6 +58,7 @@ class SavedObjectsImportStub:
         self.requests: list[Request] = []
         self.known: set[tuple[str, str]] = set()  # what a real import would have stored
         self.reply: tuple[int, dict] | None = None  # a canned answer instead of the normal one
+        self.replies: list[tuple[int, dict]] = []  # canned answers for the next requests, one each
         # id -> the id Kibana gives its copy, as when the id already exists in another space
         self.destination_ids: dict[str, str] = {}
         stub = self
@@ -68,7 +70,8 @@ class SavedObjectsImportStub:
                     "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)
                 )
                 stub.requests.append(request)
-                status, body = stub.reply or (200, stub.answer(request))
+                canned = stub.replies.pop(0) if stub.replies else stub.reply
+                status, body = canned or (200, stub.answer(request))
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -122,6 +125,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits between retries, recorded instead of slept."""
+    waited: list[float] = []
+    monkeypatch.setattr(dashboards, "_sleep", waited.append)
+    return waited
 
 
 def run(*args: str):
@@ -348,3 +359,66 @@ def test_missing_file(stub: SavedObjectsImportStub, tmp_path: Path) -> None:
     result = run("--url", stub.url, "--file", str(tmp_path / "nope.ndjson"))
     assert result.exit_code == 1
     assert "cannot read" in result.stderr and stub.requests == []
+
+
+# --- retries (the docker-compose `dashboards` services use them) ----------------------------------------
+STARTING = (503, {"statusCode": 503, "error": "Service Unavailable", "message": "Kibana server is not ready yet"})
+
+
+def test_a_transient_answer_is_retried_with_backoff(stub: SavedObjectsImportStub, sleeps: list[float]) -> None:
+    stub.replies = [STARTING, STARTING]
+    result = run("--url", stub.url, "--retries", "3")
+    assert result.exit_code == 0, result.output
+    assert len(stub.requests) == 3
+    assert stub.requests[0].uploaded_files() == stub.requests[2].uploaded_files()
+    assert sleeps == [2.0, 4.0]
+    assert "answered 503: Kibana server is not ready yet; attempt 2 of 4 in 2 s" in result.stderr
+    assert "attempt 3 of 4 in 4 s" in result.stderr
+    assert "dashboard News: " in result.stdout
+
+
+def test_retries_run_out(stub: SavedObjectsImportStub, sleeps: list[float]) -> None:
+    stub.reply = STARTING
+    result = run("--url", stub.url, "--retries", "2")
+    assert result.exit_code == 1
+    assert len(stub.requests) == 3 and sleeps == [2.0, 4.0]
+    assert "answered 503" in result.stderr
+
+
+def test_no_answer_is_retried(sleeps: list[float]) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = run("--url", f"http://127.0.0.1:{port}", "--retries", "6")
+    assert result.exit_code == 2
+    assert sleeps == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert result.stderr.count(f"cannot reach Kibana at http://127.0.0.1:{port}") == 7
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        (400, {"statusCode": 400, "error": "Bad Request", "message": "Invalid file extension .txt"}),
+        (401, {"statusCode": 401, "error": "Unauthorized", "message": "unable to authenticate"}),
+        (
+            200,
+            {
+                "success": False,
+                "successCount": 0,
+                "errors": [{"id": "x", "type": "dashboard", "error": {"type": "unknown", "message": "bad"}}],
+            },
+        ),
+    ],
+)
+def test_refusals_are_not_retried(stub: SavedObjectsImportStub, sleeps: list[float], reply) -> None:
+    stub.reply = reply
+    result = run("--url", stub.url, "--retries", "5")
+    assert result.exit_code == 1
+    assert len(stub.requests) == 1 and sleeps == []
+    assert "retrying" not in result.stderr
+
+
+def test_no_retries_by_default(stub: SavedObjectsImportStub, sleeps: list[float]) -> None:
+    stub.reply = STARTING
+    assert run("--url", stub.url).exit_code == 1
+    assert len(stub.requests) == 1 and sleeps == []
