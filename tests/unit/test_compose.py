@@ -6,9 +6,13 @@ settings, the local stack's versions and each other.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import shutil
+import subprocess
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -20,15 +24,18 @@ ROOT = PROJECT_DIR
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 
-DEFAULT_SERVICES = {"kafka", "elasticsearch", "kibana", "worker", "setup"}
+DEFAULT_SERVICES = {"kafka", "elasticsearch", "kibana", "worker", "setup", "dashboards"}
 PROFILED_SERVICES = {
     "opensearch": "opensearch",
     "opensearch-dashboards": "opensearch",
     "worker-opensearch": "opensearch",
     "setup-opensearch": "opensearch",
+    "dashboards-opensearch": "opensearch",
     "libretranslate": "translate",
 }
-APP_SERVICES = {"worker", "setup", "worker-opensearch", "setup-opensearch"}
+APP_SERVICES = {"worker", "setup", "dashboards", "worker-opensearch", "setup-opensearch", "dashboards-opensearch"}
+ONE_SHOT_SERVICES = {"setup", "dashboards", "setup-opensearch", "dashboards-opensearch"}
+WORKERS = {"worker", "worker-opensearch"}
 SECRET_KEY = re.compile(r"PASSWORD|PASSWD|API_KEY|APIKEY|SECRET|TOKEN|CREDENTIAL", re.IGNORECASE)
 # ${VAR}, ${VAR:-}, ${VAR-}, ${VAR:?msg}, ${VAR?msg}: a value taken from the caller's environment.
 ENV_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-|:?\?[^}]*)?\}$")
@@ -171,7 +178,7 @@ def test_long_running_services_have_a_healthcheck(services):
 
 
 def test_one_shot_services_do_not_restart(services):
-    for name in ("setup", "setup-opensearch"):
+    for name in ONE_SHOT_SERVICES:
         assert str(services[name].get("restart")) == "no", name
         assert "healthcheck" not in services[name], name
 
@@ -206,7 +213,8 @@ def test_dependencies_exist_and_use_health_conditions(services):
             "worker",
             {"kafka": "service_healthy", "elasticsearch": "service_healthy", "setup": "service_completed_successfully"},
         ),
-        ("setup", {"kafka": "service_healthy", "elasticsearch": "service_healthy", "kibana": "service_healthy"}),
+        ("setup", {"kafka": "service_healthy", "elasticsearch": "service_healthy"}),
+        ("dashboards", {"kibana": "service_healthy", "setup": "service_completed_successfully"}),
         (
             "worker-opensearch",
             {
@@ -215,9 +223,10 @@ def test_dependencies_exist_and_use_health_conditions(services):
                 "setup-opensearch": "service_completed_successfully",
             },
         ),
+        ("setup-opensearch", {"kafka": "service_healthy", "opensearch": "service_healthy"}),
         (
-            "setup-opensearch",
-            {"kafka": "service_healthy", "opensearch": "service_healthy", "opensearch-dashboards": "service_healthy"},
+            "dashboards-opensearch",
+            {"opensearch-dashboards": "service_healthy", "setup-opensearch": "service_completed_successfully"},
         ),
         ("kibana", {"elasticsearch": "service_healthy"}),
     ],
@@ -280,8 +289,10 @@ def test_app_services_point_at_their_engine(services):
     expected = {
         "worker": ("elasticsearch", "http://elasticsearch:9200"),
         "setup": ("elasticsearch", "http://elasticsearch:9200"),
+        "dashboards": ("elasticsearch", "http://elasticsearch:9200"),
         "worker-opensearch": ("opensearch", "http://opensearch:9200"),
         "setup-opensearch": ("opensearch", "http://opensearch:9200"),
+        "dashboards-opensearch": ("opensearch", "http://opensearch:9200"),
     }
     for name, (backend, url) in expected.items():
         env = env_of(services[name])
@@ -322,19 +333,127 @@ def test_no_secret_values_in_compose(services):
     assert not re.search(r"(?:-u|--user)\s+['\"]?[^\s:'\"]+:[^\s$'\"]", text), "credentials in a command"
 
 
+def command_words(service: dict) -> list[str]:
+    """What the container runs, as words: entrypoint (the image's `newsstreams` when not overridden) and
+    command, with `sh -c` scripts split into their words."""
+    words: list[str] = []
+    for part in ("entrypoint", "command"):
+        value = service.get(part) or []
+        for item in [value] if isinstance(value, str) else value:
+            words += shlex.split(str(item))
+    return words
+
+
+def runs_dashboards_import(service: dict) -> bool:
+    words = command_words(service)
+    return any(words[i : i + 2] == ["kibana", "import"] for i in range(len(words)))
+
+
+def needs(services: dict, name: str) -> set[str]:
+    """Every service `name` waits for, directly or through others."""
+    found: set[str] = set()
+    todo = list(depends_on(services[name]))
+    while todo:
+        dep = todo.pop()
+        if dep not in found:
+            found.add(dep)
+            todo += depends_on(services[dep])
+    return found
+
+
+def test_no_worker_waits_for_the_dashboards_import(services):
+    """A dashboard problem (Kibana slow, an object refused) must not keep the pipeline from starting."""
+    importers = {name for name, svc in services.items() if runs_dashboards_import(svc)}
+    for worker in WORKERS:
+        assert not needs(services, worker) & importers, f"{worker} waits for {needs(services, worker) & importers}"
+    # Nothing waits for the import at all: it fails alone.
+    for name in services:
+        assert not set(depends_on(services[name])) & importers, f"{name} depends on the dashboards import"
+    assert importers == {"dashboards", "dashboards-opensearch"}  # the check above is not vacuous
+
+
 def test_setup_commands(services):
-    for name, dashboards in (
-        ("setup", "http://kibana:5601"),
-        ("setup-opensearch", "http://opensearch-dashboards:5601"),
+    for name in ("setup", "setup-opensearch"):
+        assert services[name]["command"] == ["setup"], name
+        assert "entrypoint" not in services[name], f"{name}: ENTRYPOINT is newsstreams, command is its arguments"
+
+
+def test_dashboards_commands(services):
+    for name, url, flavour in (
+        ("dashboards", "http://kibana:5601", []),
+        ("dashboards-opensearch", "http://opensearch-dashboards:5601", ["--opensearch-dashboards"]),
     ):
         svc = services[name]
-        assert svc["entrypoint"] == ["sh", "-c"], name
-        script = svc["command"][0] if isinstance(svc["command"], list) else svc["command"]
-        steps = [shlex.split(step) for step in script.split("&&")]
-        assert steps[0] == ["newsstreams", "setup"], name
-        assert steps[1][:3] == ["newsstreams", "kibana", "import"], name
-        assert steps[1][steps[1].index("--url") + 1] == dashboards, name
-        assert ("--opensearch-dashboards" in steps[1]) == (name == "setup-opensearch"), name
+        assert "entrypoint" not in svc, f"{name}: ENTRYPOINT is newsstreams, command is its arguments"
+        command = svc["command"]
+        assert command[:2] == ["kibana", "import"], name
+        assert command[command.index("--url") + 1] == url, name
+        assert [w for w in command if w == "--opensearch-dashboards"] == flavour, name
+        assert int(command[command.index("--retries") + 1]) >= 5, f"{name}: retry while Kibana is not ready"
+        assert url.removeprefix("http://").split(":")[0] in depends_on(svc), f"{name}: starts before its target"
+
+
+@pytest.mark.parametrize("name", ["dashboards", "dashboards-opensearch"])
+def test_dashboards_command_is_what_the_cli_accepts(services, name, monkeypatch):
+    """The command's options, parsed by the real CLI (the import itself replaced by a recorder)."""
+    from typer.testing import CliRunner
+
+    from streams.cli.common import app
+    from streams.ops import dashboards
+
+    calls = []
+
+    def record(settings, product, **kwargs):
+        calls.append((product, kwargs))
+        return dashboards.ImportReport(product, kwargs["url"], None, Path("newsstreams.ndjson"))
+
+    monkeypatch.setattr(dashboards, "import_saved_objects", record)
+    command = services[name]["command"]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    [(product, kwargs)] = calls
+    assert product is dashboards.PRODUCTS["opensearch-dashboards" if "opensearch" in name else "kibana"]
+    assert kwargs["url"] == command[command.index("--url") + 1]
+    assert kwargs["retries"] == int(command[command.index("--retries") + 1])
+
+
+# /api/status bodies shaped as OpenSearch Dashboards 2.x answers them with ?v8format=true (always HTTP 200).
+def osd_status(overall: str, plugins: str = "available", separators: tuple[str, str] = (",", ":")) -> str:
+    def status(level: str) -> dict:
+        return {"level": level, "summary": f"{level} summary"}
+
+    body = {
+        "name": "opensearch-dashboards",
+        "version": {"number": "2.19.1", "build_snapshot": False},
+        "status": {
+            "overall": status(overall),
+            "core": {"opensearch": status(plugins), "savedObjects": status(plugins)},
+            "plugins": {"data": status(plugins), "dashboard": status(plugins)},
+        },
+        "metrics": {"last_updated": "2025-01-01T00:00:00.000Z", "concurrent_connections": 1},
+    }
+    return json.dumps(body, separators=separators)
+
+
+@pytest.mark.skipif(not (shutil.which("sh") and shutil.which("grep")), reason="needs sh and grep")
+def test_opensearch_dashboards_healthy_only_when_available(services):
+    """Its /api/status answers 200 in every state: the healthcheck must read the overall level."""
+    test = services["opensearch-dashboards"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    fetch, _, check = test[1].partition("|")
+    fetch_words = shlex.split(fetch)
+    assert fetch_words[:2] == ["curl", "-fsS"], fetch  # no answer or an error status: unhealthy too
+    assert fetch_words[2] == "http://localhost:5601/api/status?v8format=true", fetch
+
+    def healthy(body: str) -> bool:
+        return subprocess.run(["sh", "-c", check], input=body, text=True, capture_output=True).returncode == 0
+
+    assert healthy(osd_status("available"))
+    assert healthy(osd_status("available", separators=(", ", ": ")))
+    for level in ("degraded", "unavailable", "critical"):
+        assert not healthy(osd_status(level)), level  # although every plugin below says available
+        assert not healthy(osd_status(level, separators=(", ", ": "))), level
+    assert not healthy("")
 
 
 def test_worker_command_and_health_port(services, dockerfile):
