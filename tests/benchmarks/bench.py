@@ -1,23 +1,28 @@
 """The pipeline's figures side by side, in one run, on the running stack (`make bench`).
 
-    python tests/benchmarks/bench.py [--articles 1000] [--quick]
+    python tests/benchmarks/bench.py [--articles 1000] [--quick] [--rounds 3] [--json FILE]
 
 N seed-sized articles (the seed article with a numbered title and an id of its own) go through:
 
 1. bare spaCy: ``nlp.pipe`` of the nl entity pipeline over the texts NER sees (title + body);
 2. the enrichment core: ``Enricher.enrich_batch`` in batches of 256 (language, NER, topics, document);
 3. bulk indexing alone: the enriched documents through the index stage's ``index_documents`` in
-   batches of 500 into a fresh alias, then a refresh;
+   batches of 500 into a fresh alias, then a refresh; the same documents also into an alias of
+   template version 1 (the one before issue 10, tests/data/articles_mappings_v1.json, documents sent
+   as its indexer sent them), and the ratio of the two;
 4. a naive consumer: one message at a time, validate, enrich one, index one, commit, from the first
    send until all are searchable;
 5. the Faust pipeline (a worker of its own, tests/integration/harness.py): first send until all are
    searchable;
 6. send -> searchable latency of articles sent one by one at half the rate the pipeline reached.
 
-Bulk indexing and the naive consumer end with one refresh of their own (making the documents
-searchable is part of their work); for the pipeline, searchable means counted by a search without a
-forced refresh (the engine's own 1 s refresh), as readers see it. Then the ratios of issue 10:
-core / bare spaCy, pipeline / naive, pipeline / min(core, index).
+Figures 1-3 are the best of ``--rounds`` runs (the two templates alternate), the least disturbed by
+other work; when the engine is a local process its CPU time per document is printed too, a figure
+such disturbance changes much less than the wall clock. Bulk indexing and the naive consumer end
+with one refresh of their own (making the documents searchable is part of their work); for the
+pipeline, searchable means counted by a search without a forced refresh (the engine's own 1 s
+refresh), as readers see it. Then the ratios of issue 10: core / bare spaCy, pipeline / naive,
+pipeline / min(core, index).
 Everything runs in one process, one after the other, so the figures share the machine's state; the
 load average is printed with them (other work on the machine makes every figure lower).
 A benchmark, not a test: it asserts nothing. Topics, consumer groups and aliases are its own and are
@@ -38,16 +43,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from harness import SEED, Pipeline, drop_alias  # noqa: E402
+from harness import SEED, Pipeline, drop_alias, make_v1_alias  # noqa: E402
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer  # noqa: E402
 from kafka.admin import NewTopic  # noqa: E402
 
 from streams.contracts.article import parse_raw  # noqa: E402
 from streams.enrich import Enricher  # noqa: E402
 from streams.enrich.pipeline import compose_text  # noqa: E402
-from streams.search import SearchBackend, make_backend  # noqa: E402
+from streams.search import SearchBackend, make_backend, template  # noqa: E402
 from streams.settings import SearchSettings, Settings  # noqa: E402
 from streams.worker.delivery import index_documents  # noqa: E402
 
@@ -108,12 +114,51 @@ def load_average() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
+def local_engine_pid(url: str) -> int | None:
+    """The process listening on the search URL's port on this machine, if it is local and visible:
+    its CPU time is a figure other work on the machine disturbs much less than the wall clock."""
+    parts = urlsplit(url.split(",")[0].strip())
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    port = f"{parts.port or 9200:04X}"
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if cols[1].rsplit(":", 1)[1] == port and cols[3] == "0A":  # 0A: LISTEN
+                    inodes.add(f"socket:[{cols[9]}]")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                        return int(pid)
+    return None
+
+
+def process_cpu_s(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process (None if unknown)."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def fresh_alias(base: SearchSettings, alias: str) -> Iterator[SearchBackend]:
-    """A backend on an alias of its own, with the current template; dropped afterwards."""
+def fresh_alias(base: SearchSettings, alias: str, v1: bool = False) -> Iterator[SearchBackend]:
+    """A backend on an alias of its own, with the current template (or template version 1, the one
+    before issue 10, and documents sent as its indexer sent them); dropped afterwards."""
     backend = make_backend(base.model_copy(update={"alias": alias}))
     try:
-        backend.ensure_index()
+        if v1:
+            make_v1_alias(backend)
+        else:
+            backend.ensure_index()
         yield backend
     finally:
         with contextlib.suppress(Exception):
@@ -275,11 +320,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", "-n", type=int, help="N: articles per figure (default 1000, --quick 100)")
     ap.add_argument("--quick", action="store_true", help="N = 100: a quick look")
+    ap.add_argument("--rounds", type=int, default=3, help="in-process figures: best of this many runs (default 3)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     args = ap.parse_args(argv)
     n = args.articles if args.articles is not None else 100 if args.quick else 1000
-    if n < 1:
-        ap.error("--articles must be at least 1")
+    if n < 1 or args.rounds < 1:
+        ap.error("--articles and --rounds must be at least 1")
+    rounds = args.rounds
+    best = f", best of {rounds}" if rounds > 1 else ""
 
     settings = Settings()
     tag = f"bench-{uuid.uuid4().hex[:8]}"
@@ -299,17 +347,60 @@ def main(argv: list[str] | None = None) -> int:
     ner_model = enricher.pipeline("nl").ner_model
     enricher.enrich_batch(seed_articles(2, "warm"))  # caches
 
-    step("bare spaCy")
-    took = bare_spacy(enricher, articles)
-    table.rate("spacy", f"bare spaCy nlp.pipe, nl pipeline ({ner_model})", n, took)
-    step("enrichment core")
-    took, docs = enrich_core(enricher, articles)
-    table.rate("core", f"enrichment core, enrich_batch in batches of {ENRICH_BATCH}", n, took)
+    # The in-process figures: best of --rounds (least disturbed by other work on the machine).
+    spacy_s, core_s = [], []
+    for _ in range(rounds):
+        step("bare spaCy")
+        spacy_s.append(bare_spacy(enricher, articles))
+        step("enrichment core")
+        took, docs = enrich_core(enricher, articles)
+        core_s.append(took)
+    table.rate("spacy", f"bare spaCy nlp.pipe, nl pipeline ({ner_model}){best}", n, min(spacy_s))
+    table.rate("core", f"enrichment core, enrich_batch in batches of {ENRICH_BATCH}{best}", n, min(core_s))
 
-    with fresh_alias(settings.search, f"{tag}-bulk") as backend:
-        step("bulk indexing")
-        took = bulk_index(backend, docs, settings)
-        table.rate("index", f"bulk indexing alone, batches of {INDEX_BATCH}, + refresh", n, took)
+    # Bulk indexing: the current template and version 1 (before issue 10) on the same documents, one
+    # after the other in each round, a fresh alias each time.
+    engine = local_engine_pid(settings.search.url)
+    index_s: dict[str, list[float]] = {"index": [], "index_v1": []}
+    engine_s: dict[str, list[float]] = {"index": [], "index_v1": []}
+    for r in range(rounds):
+        for key in index_s:
+            with fresh_alias(settings.search, f"{tag}-{key.replace('_', '')}-{r}", v1=key == "index_v1") as backend:
+                step(f"bulk indexing, {'template version 1' if key == 'index_v1' else 'current template'}")
+                cpu_before = process_cpu_s(engine)
+                index_s[key].append(bulk_index(backend, docs, settings))
+                cpu_after = process_cpu_s(engine)
+                if cpu_before is not None and cpu_after is not None:
+                    engine_s[key].append(cpu_after - cpu_before)
+
+    def engine_note(key: str) -> str:
+        if not engine_s[key]:
+            return "engine CPU not measured (not a local process)"
+        return f"engine CPU {1000 * min(engine_s[key]) / n:.2f} s per 1000 documents"
+
+    version = template.TEMPLATE_VERSION
+    table.rate(
+        "index",
+        f"bulk indexing alone, batches of {INDEX_BATCH}, + refresh (template version {version}){best}",
+        n,
+        min(index_s["index"]),
+        engine_note("index"),
+    )
+    table.rate(
+        "index_v1",
+        f"bulk indexing alone, same documents, template version 1 (before issue 10){best}",
+        n,
+        min(index_s["index_v1"]),
+        engine_note("index_v1"),
+    )
+    if engine_s["index"] and engine_s["index_v1"]:
+        table.values["engine_cpu_ratio_v1_to_current"] = min(engine_s["index_v1"]) / min(engine_s["index"])
+    table.ratio(f"ratio bulk indexing, template version {version} / version 1", "index", "index_v1")
+    if "engine_cpu_ratio_v1_to_current" in table.values:
+        table.add(
+            f"ratio engine CPU per document, template version 1 / version {version}",
+            f"{table.values['engine_cpu_ratio_v1_to_current']:.2f}",
+        )
 
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
     naive_topic = f"{tag}.naive"

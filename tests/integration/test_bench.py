@@ -16,13 +16,15 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
 RATES = {
     "spacy": "bare spaCy nlp.pipe",
     "core": "enrichment core",
-    "index": "bulk indexing alone",
+    "index": "bulk indexing alone, batches of 500",
+    "index_v1": "bulk indexing alone, same documents, template version 1",
     "naive": "naive consumer",
     "pipeline": "Faust pipeline",
 }
 ROWS = [
     *RATES.values(),
     "send -> searchable latency",
+    "ratio bulk indexing, template version 2 / version 1",
     "ratio enrichment core / bare spaCy",
     "ratio pipeline / naive consumer",
     "ratio pipeline / min(core, index)",
@@ -32,7 +34,7 @@ ROWS = [
 def test_bench_runs_on_a_small_n_and_prints_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--articles", "50", "--json", str(out)],
+        [sys.executable, str(BENCH), "--articles", "50", "--rounds", "1", "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=540,
