@@ -145,6 +145,8 @@ def _reindex(
     # Step 4: the catch-up.
     wait = settle_s - (datetime.now(UTC) - switched).total_seconds()
     if wait > 0:
+        if progress:
+            progress("catch-up", 0, None)  # the stage shows while it waits
         time.sleep(wait)
     for index in old:
         backend.refresh_index(index)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from streams.search import template
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
 
 # Each figure's key in the JSON and the start of its row in the printed table.
@@ -24,7 +26,7 @@ RATES = {
 ROWS = [
     *RATES.values(),
     "send -> searchable latency",
-    "ratio bulk indexing, template version 2 / version 1",
+    f"ratio bulk indexing, template version {template.TEMPLATE_VERSION} / version 1",
     "ratio enrichment core / bare spaCy",
     "ratio pipeline / naive consumer",
     "ratio pipeline / min(core, index)",
