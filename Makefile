@@ -28,8 +28,9 @@ lint: install
 demo: install
 	@bash scripts/demo.sh
 
+# The figures of issue 10 side by side (tests/benchmarks/bench.py); e.g. BENCH_ARGS="--articles 200".
 bench: install
-	@bash scripts/with-stack.sh $(BIN)/python tests/benchmarks/bench_pipeline.py
+	@bash scripts/with-stack.sh $(BIN)/python tests/benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	-$(BIN)/newsstreams stack down

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from streams.cli import dlq, enrich, evaluate, gazetteer, kibana, models, produce, search, stack, worker  # noqa: F401 - registers the commands
+from streams.cli import (  # noqa: F401 - registers the commands
+    dlq,
+    enrich,
+    evaluate,
+    gazetteer,
+    kibana,
+    models,
+    produce,
+    reindex,
+    search,
+    stack,
+    worker,
+)
 from streams.cli.common import app, configure_logging
 from streams.settings import ConfigDirError
 

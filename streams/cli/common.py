@@ -12,9 +12,23 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
-# The commands in `newsstreams --help`, in the order of the workflow: run the stack, set it up, run the
-# worker, feed it, look at the results and the failures; then tuning the enrichment, and dashboards.
-WORKFLOW = ("stack", "setup", "worker", "produce", "search", "dlq", "enrich", "models", "gazetteer", "eval", "kibana")
+# The commands in `newsstreams --help`, in the order of the workflow: run the stack, set it up (and move
+# an index to a new template), run the worker, feed it, look at the results and the failures; then
+# tuning the enrichment, and dashboards.
+WORKFLOW = (
+    "stack",
+    "setup",
+    "reindex",
+    "worker",
+    "produce",
+    "search",
+    "dlq",
+    "enrich",
+    "models",
+    "gazetteer",
+    "eval",
+    "kibana",
+)
 
 
 class _WorkflowGroup(TyperGroup):

@@ -16,6 +16,7 @@ Error contract (the index agent relies on it):
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,6 +68,18 @@ class SearchBackend(Protocol):
     def refresh(self) -> None: ...
     def ping(self) -> bool: ...
     def close(self) -> None: ...
+    # moving the alias to a new index (streams/ops/reindex.py)
+    def put_template(self) -> None: ...
+    def alias_indices(self) -> dict[str, dict]: ...
+    def index_names(self) -> list[str]: ...
+    def template_versions(self, indices: list[str]) -> dict[str, int | None]: ...
+    def create_index(self, index: str) -> None: ...
+    def update_aliases(self, actions: list[dict]) -> None: ...
+    def start_reindex(self, body: dict) -> str: ...
+    def task(self, task_id: str) -> dict: ...
+    def refresh_index(self, index: str) -> None: ...
+    def count_index(self, index: str, query: dict | None = None) -> int: ...
+    def delete_index(self, index: str) -> None: ...
 
 
 def _is_transient_status(status: int) -> bool:
@@ -183,6 +196,24 @@ class _Backend:
     # --- the interface ---------------------------------------------------------------------------
     def ensure_index(self) -> None:
         self._ensure_write_alias(self.alias, template.index_template(self.settings))
+        self._warn_if_outdated()
+
+    def _warn_if_outdated(self) -> None:
+        """A warning when the alias reads an index made from an older template (it still works, with
+        the search features of that version) and what moves it."""
+        try:
+            versions = self.template_versions(list(self.alias_indices()))
+        except SearchError:
+            return  # only a warning: never the reason setup fails
+        old = {index: v for index, v in versions.items() if v != template.TEMPLATE_VERSION}
+        if old:
+            log.warning(
+                "alias %s reads %s, made from an older index template (current: version %d); "
+                "`newsstreams reindex` moves it to the current one without downtime",
+                self.alias,
+                ", ".join(f"{index} (version {v})" for index, v in sorted(old.items())),
+                template.TEMPLATE_VERSION,
+            )
 
     def ensure_metrics_index(self) -> None:
         """Template + first index + write alias for the pipeline metrics (idempotent)."""
@@ -192,8 +223,7 @@ class _Backend:
         self._ensure_write_alias(alias, template.metrics_index_template(self.settings))
 
     def _ensure_write_alias(self, alias: str, template_body: dict) -> None:
-        with self._call("put index template"):
-            self.client.indices.put_index_template(name=template.template_name(alias), body=template_body)
+        self._put_template(alias, template_body)
         if self._alias_exists(alias):
             return
         index = template.first_index(alias)
@@ -206,9 +236,86 @@ class _Backend:
             if exc.error_type != "resource_already_exists_exception" or not self._alias_exists(alias):
                 raise
 
+    def _put_template(self, alias: str, template_body: dict) -> None:
+        with self._call("put index template"):
+            self.client.indices.put_index_template(name=template.template_name(alias), body=template_body)
+
     def _alias_exists(self, alias: str | None = None) -> bool:
         with self._call("check alias"):
             return bool(self.client.indices.exists_alias(name=alias or self.alias))
+
+    # --- moving the alias to a new index (streams/ops/reindex.py) ------------------------------------
+    def put_template(self) -> None:
+        """The articles template of this version (new indices of the pattern get it)."""
+        self._put_template(self.alias, template.index_template(self.settings))
+
+    def alias_indices(self) -> dict[str, dict]:
+        """Index -> the alias's properties on it (``is_write_index``, ``filter``); {} without the alias."""
+        try:
+            with self._call("get alias"):
+                resp = self._body(self.client.indices.get_alias(name=self.alias), "get alias")
+        except SearchError as exc:
+            if exc.status == 404:
+                return {}
+            raise
+        return {index: dict((info.get("aliases") or {}).get(self.alias) or {}) for index, info in resp.items()}
+
+    def index_names(self) -> list[str]:
+        """Every index of the alias's pattern (``<alias>-*``), in the alias or not."""
+        with self._call("list indices"):
+            resp = self._body(self.client.indices.get_alias(index=template.index_pattern(self.alias)), "list indices")
+        return sorted(resp)
+
+    def template_versions(self, indices: list[str]) -> dict[str, int | None]:
+        """Index -> the template version its mapping was made from (None: not made by us)."""
+        with self._call("get mapping"):
+            resp = self._body(self.client.indices.get_mapping(index=",".join(indices)), "get mapping")
+        versions: dict[str, int | None] = {}
+        for index, info in resp.items():
+            version = (info.get("mappings") or {}).get("_meta", {}).get("template_version")
+            versions[index] = version if isinstance(version, int) else None
+        return versions
+
+    def create_index(self, index: str) -> None:
+        with self._call("create index"):
+            self.client.indices.create(index=index)
+
+    def update_aliases(self, actions: list[dict]) -> None:
+        """All the actions at once: readers see the alias before or after, never in between."""
+        with self._call("update aliases"):
+            self.client.indices.update_aliases(body={"actions": actions})
+
+    def start_reindex(self, body: dict) -> str:
+        """Starts ``_reindex`` as a task on the engine; returns its id (see ``task``)."""
+        with self._call("reindex"):
+            resp = self._body(self.client.reindex(body=body, wait_for_completion=False, refresh=True), "reindex")
+        if not isinstance(resp.get("task"), str):
+            raise SearchError(f"reindex: no task id in the answer: {str(resp)[:200]}")
+        return resp["task"]
+
+    def task(self, task_id: str) -> dict:
+        """The task's state: ``completed``, ``task.status`` (total, created, ...), ``response``, ``error``."""
+        with self._call("get task"), warnings.catch_warnings():
+            # The elasticsearch client warns that the tasks API is a "technical preview"; it is what
+            # Elasticsearch documents for following a reindex.
+            warnings.filterwarnings("ignore", message=".*technical preview.*")
+            return self._body(self.client.tasks.get(task_id=task_id), "get task")
+
+    def refresh_index(self, index: str) -> None:
+        with self._call("refresh"):
+            self.client.indices.refresh(index=index)
+
+    def count_index(self, index: str, query: dict | None = None) -> int:
+        body = {"query": query} if query else None
+        with self._call("count"):
+            return int(self._body(self.client.count(index=index, body=body), "count")["count"])
+
+    def delete_index(self, index: str) -> None:
+        with self._call("delete index"):
+            self.client.indices.delete(index=index)
+
+    # The document as the engine gets it (the enriched article + the template's derived fields).
+    document = staticmethod(template.index_document)
 
     def bulk_index(self, docs: list[dict]) -> list[DocError]:
         if not docs:
@@ -218,7 +325,7 @@ class _Backend:
             if not doc.get("id"):
                 raise ValueError("every document needs an 'id' (it becomes _id)")
             # "index" overwrites: re-delivering the same article leaves one document.
-            operations += [{"index": {"_id": str(doc["id"])}}, doc]
+            operations += [{"index": {"_id": str(doc["id"])}}, self.document(doc)]
         with self._call("bulk"):
             # require_alias: never auto-create a plain index named like the alias.
             resp = self.client.bulk(body=operations, index=self.alias, require_alias=True)
@@ -258,9 +365,11 @@ class _Backend:
             )
 
     def get(self, doc_id: str) -> dict | None:
+        """The document as enriched (without the fields the indexer derives), or None."""
         try:
             with self._call("get"):
-                return self._body(self.client.get(index=self.alias, id=doc_id), "get")["_source"]
+                source = self._body(self.client.get(index=self.alias, id=doc_id), "get")["_source"]
+                return template.stored_document(source)
         except SearchError as exc:
             if exc.status == 404:
                 return None
@@ -270,7 +379,7 @@ class _Backend:
 
     def _get_by_search(self, doc_id: str) -> dict | None:
         hits = self.search({"query": {"ids": {"values": [doc_id]}}, "size": 1})["hits"]["hits"]
-        return hits[0]["_source"] if hits else None
+        return template.stored_document(hits[0]["_source"]) if hits else None
 
     def search(self, body: dict) -> dict:
         with self._call("search"):

@@ -13,7 +13,7 @@ from typing import Any
 
 from streams.contracts.dates import is_date_only, parse_time
 from streams.search.backends import SearchBackend, SearchError, make_backend
-from streams.search.template import LANGUAGE_ANALYZERS
+from streams.search.template import LANGUAGE_ANALYZERS, TEXT_FIELDS, language_field
 from streams.settings import SearchSettings, Settings, get_settings
 
 MAX_LIMIT = 10_000  # the engines' default index.max_result_window
@@ -56,16 +56,21 @@ class SearchResult:
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
-def _sub_languages(lang: str | None) -> list[str]:
-    """Language sub-fields to search: the given language's (if analysed), else all of them."""
+def _languages(lang: str | None) -> list[str]:
+    """Languages whose fields to search: the given one (if analysed), else all of them. An article
+    has the fields of its own language only, so searching all of them costs no false matches."""
     if lang:
         return [lang] if lang in LANGUAGE_ANALYZERS else []
     return list(LANGUAGE_ANALYZERS)
 
 
 def _text_fields(lang: str | None) -> list[str]:
-    subs = _sub_languages(lang)
-    return ["title^3", "body"] + [f"title.{lg}^3" for lg in subs] + [f"body.{lg}" for lg in subs]
+    langs = _languages(lang)
+    return (
+        ["title^3", "body"]
+        + [language_field("title", lg) + "^3" for lg in langs]
+        + [language_field("body", lg) for lg in langs]
+    )
 
 
 def parse_when(value: str | date | datetime, name: str) -> tuple[datetime, bool]:
@@ -104,7 +109,7 @@ def _entity_filter(entity: str) -> dict:
     # canonical name (exact) or the surface form as written in the article
     return {
         "bool": {
-            "should": [{"term": {"entity_names": entity}}, {"term": {"entities.text": entity}}],
+            "should": [{"term": {"entity_names": entity}}, {"term": {"entity_texts": entity}}],
             "minimum_should_match": 1,
         }
     }
@@ -168,15 +173,15 @@ def build_query(
         "_source": _SOURCE_FIELDS,
     }
     if text:
-        # The stemmed sub-fields are highlighted too: "gaspijpleiding" only matches there.
+        # The stemmed language fields are highlighted too: "gaspijpleiding" only matches there.
         hl_fields = {}
         for base, frag in (
             ("title", {"number_of_fragments": 0}),  # the whole title
             ("body", {"fragment_size": 150, "number_of_fragments": 3}),
         ):
             hl_fields[base] = frag
-            for lg in _sub_languages(lang):
-                hl_fields[f"{base}.{lg}"] = frag
+            for lg in _languages(lang):
+                hl_fields[language_field(base, lg)] = frag
         body["highlight"] = {"pre_tags": ["<em>"], "post_tags": ["</em>"], "fields": hl_fields}
     if facets:
         aggs: dict[str, Any] = {name: {"terms": {"field": fld, "size": FACET_SIZE}} for name, fld in _FACETS.items()}
@@ -193,10 +198,10 @@ def build_query(
 
 
 def _highlights(raw: dict[str, list[str]], language: str | None) -> dict[str, list[str]]:
-    """Merge title / title.<lang> highlights into "title" (same for body)."""
+    """Merge title / title_<lang> highlights into "title" (same for body)."""
     out: dict[str, list[str]] = {}
-    for base in ("title", "body"):
-        prefer = [f"{base}.{language}", base] + [f"{base}.{lg}" for lg in LANGUAGE_ANALYZERS]
+    for base in TEXT_FIELDS:
+        prefer = [language_field(base, language or ""), base] + [language_field(base, lg) for lg in LANGUAGE_ANALYZERS]
         for key in prefer:
             if raw.get(key):
                 out[base] = raw[key]

@@ -6,7 +6,15 @@ Naming, all derived from the alias (``articles`` by default) so several aliases 
 - template ``<alias>``, index pattern ``<alias>-*``
 - first index ``<alias>-000001`` (rollover-style name), which owns the alias as its write index.
 
-Readers and writers only ever use the alias, so the index behind it can be rebuilt or rolled over.
+Readers and writers only ever use the alias, so the index behind it can be rebuilt or rolled over
+(``newsstreams reindex`` moves an alias to a new index built from this template).
+
+Text is analysed once per language that matters (template version 2): ``title``/``body`` with the
+language-neutral ``standard`` analyzer for every article, plus ``title_<lang>``/``body_<lang>`` with
+the stemming analyzer of the article's detected language, present only in articles of that language.
+The indexer derives them (:func:`index_document`); so does the reindex script (:func:`reindex_script`).
+Version 1 analysed title and body five times per article (standard + nl/en/de/fr sub-fields), whatever
+its language, and indexed every field of every entity mention.
 """
 
 from __future__ import annotations
@@ -15,13 +23,20 @@ from typing import Any
 
 from streams.settings import SearchSettings
 
-# Language sub-fields of title/body (and translations) -> built-in analyzer with stemming.
+# Bumped whenever the articles mapping changes: `newsstreams reindex` moves older indices to it.
+TEMPLATE_VERSION = 2
+
+# Languages with fields of their own (title_<lang>/body_<lang>, translations.<lang>) -> the engine's
+# built-in analyzer for them, with stemming. Other languages (and "und") get the neutral fields only.
 LANGUAGE_ANALYZERS: dict[str, str] = {
     "nl": "dutch",
     "en": "english",
     "de": "german",
     "fr": "french",
+    "es": "spanish",
+    "it": "italian",
 }
+TEXT_FIELDS = ("title", "body")
 
 # Keyword values are capped: a term over 32 KB would fail the whole document.
 _KEYWORD = {"type": "keyword", "ignore_above": 1024}
@@ -40,12 +55,74 @@ def first_index(alias: str) -> str:
     return f"{alias}-000001"
 
 
-def _analysed_text() -> dict[str, Any]:
+def language_field(field: str, lang: str) -> str:
+    """``title`` + ``nl`` -> ``title_nl``: the field with the analyzer of that language."""
+    return f"{field}_{lang}"
+
+
+# Fields the indexer adds to a document (never part of the enriched article): the language fields and
+# entity_texts, the distinct surface forms of the entity mentions (``entities`` itself is kept in
+# _source only: parsing 8 fields per mention cost as much as analysing the text).
+DERIVED_FIELDS = frozenset(
+    [language_field(f, lang) for f in TEXT_FIELDS for lang in LANGUAGE_ANALYZERS] + ["entity_texts"]
+)
+
+
+def index_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document as sent to the engine: the enriched article plus the derived fields.
+
+    A shallow copy; derived fields already present (a document read back and sent again) are
+    replaced, so the result depends on the article alone. Mirrored by :func:`reindex_script`."""
+    out = {key: value for key, value in doc.items() if key not in DERIVED_FIELDS}
+    lang = doc.get("language")
+    if isinstance(lang, str) and lang in LANGUAGE_ANALYZERS:
+        for field in TEXT_FIELDS:
+            if isinstance(doc.get(field), str):
+                out[language_field(field, lang)] = doc[field]
+    entities = doc.get("entities")
+    if isinstance(entities, list):
+        texts = (e.get("text") for e in entities if isinstance(e, dict))
+        out["entity_texts"] = list(dict.fromkeys(t for t in texts if isinstance(t, str)))
+    return out
+
+
+def stored_document(source: dict[str, Any]) -> dict[str, Any]:
+    """A document as read back from the engine, without the derived fields."""
+    return {key: value for key, value in source.items() if key not in DERIVED_FIELDS}
+
+
+def reindex_script() -> dict[str, Any]:
+    """Painless for ``_reindex``: :func:`index_document` on the engine, for documents indexed before."""
+    source = """
+        def s = ctx._source;
+        for (def f : params.derived) { s.remove(f); }
+        def lang = s.language;
+        if (lang instanceof String && params.languages.contains(lang)) {
+          for (def f : params.text_fields) {
+            if (s[f] instanceof String) { s[f + '_' + lang] = s[f]; }
+          }
+        }
+        if (s.entities instanceof List) {
+          def texts = new LinkedHashSet();
+          for (def e : s.entities) {
+            if (e instanceof Map && e.text instanceof String) { texts.add(e.text); }
+          }
+          s.entity_texts = new ArrayList(texts);
+        }
+    """
     return {
-        "type": "text",
-        "analyzer": "standard",
-        "fields": {lang: {"type": "text", "analyzer": analyzer} for lang, analyzer in LANGUAGE_ANALYZERS.items()},
+        "lang": "painless",
+        "source": " ".join(source.split()),
+        "params": {
+            "derived": sorted(DERIVED_FIELDS),
+            "languages": list(LANGUAGE_ANALYZERS),
+            "text_fields": list(TEXT_FIELDS),
+        },
     }
+
+
+def _neutral_text() -> dict[str, Any]:
+    return {"type": "text", "analyzer": "standard"}
 
 
 def _object(properties: dict[str, Any]) -> dict[str, Any]:
@@ -66,33 +143,30 @@ def mappings() -> dict[str, Any]:
         )
         for lang, analyzer in LANGUAGE_ANALYZERS.items()
     }
+    language_fields = {
+        language_field(field, lang): {"type": "text", "analyzer": analyzer}
+        for field in TEXT_FIELDS
+        for lang, analyzer in LANGUAGE_ANALYZERS.items()
+    }
     return {
         "dynamic": False,
-        "_meta": {"managed_by": "newsstreams", "template_version": 1},
+        "_meta": {"managed_by": "newsstreams", "template_version": TEMPLATE_VERSION},
         "properties": {
             "id": _KEYWORD,
             "url": _KEYWORD,
             "source": _KEYWORD,
-            "title": _analysed_text(),
-            "body": _analysed_text(),
+            "title": _neutral_text(),
+            "body": _neutral_text(),
+            **language_fields,
             "published_at": _DATE,
             "language": _KEYWORD,
             "language_confidence": {"type": "float"},
-            # object, not nested: filters need "any entity has X", never "the same entity has X and Y".
-            "entities": _object(
-                {
-                    "text": _KEYWORD,
-                    "field": _KEYWORD,
-                    "label": _KEYWORD,
-                    "start": {"type": "integer"},
-                    "end": {"type": "integer"},
-                    "id": _KEYWORD,
-                    "name": _KEYWORD,
-                    "source": _KEYWORD,
-                }
-            ),
+            # The mentions are kept in _source only (not parsed: see DERIVED_FIELDS); filters use the
+            # deduplicated lists: QIDs, canonical names and (derived) surface forms.
+            "entities": {"type": "object", "enabled": False},
             "entity_ids": _KEYWORD,
             "entity_names": _KEYWORD,
+            "entity_texts": _KEYWORD,
             "topics": _object({"code": _KEYWORD, "label": _KEYWORD, "score": {"type": "float"}}),
             "translations": _object(translations),
             "pipeline": _object(

@@ -32,6 +32,19 @@ def drop_alias(backend: SearchBackend) -> None:
 
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_d6634ea9b322a4cb.txt"
+# The articles mapping of template version 1 (before issue 10): for the reindex test and the benchmark.
+V1_MAPPINGS = Path(__file__).resolve().parents[1] / "data" / "articles_mappings_v1.json"
+
+
+def make_v1_alias(backend: SearchBackend) -> None:
+    """The backend's alias as template version 1 made it, and the backend sending documents as the
+    indexer of that version did (without derived fields). Dropped by drop_alias like any other."""
+    client, alias = backend.client, backend.alias  # type: ignore[attr-defined]
+    body = template.index_template(backend.settings)  # type: ignore[attr-defined]
+    body["template"]["mappings"] = json.loads(V1_MAPPINGS.read_text(encoding="utf-8"))
+    client.indices.put_index_template(name=template.template_name(alias), body=body)
+    client.indices.create(index=template.first_index(alias), body={"aliases": {alias: {"is_write_index": True}}})
+    backend.document = lambda doc: doc  # type: ignore[attr-defined]
 
 
 class Pipeline:

@@ -101,7 +101,11 @@ def test_ensure_index_is_idempotent(fresh_backend):
     mapping = client.indices.get_mapping(index=alias)
     mapping = next(iter(getattr(mapping, "body", mapping).values()))["mappings"]
     assert mapping["dynamic"] in (False, "false")
-    assert mapping["properties"]["title"]["fields"]["nl"]["analyzer"] == "dutch"
+    assert mapping["_meta"]["template_version"] == template.TEMPLATE_VERSION
+    # Text analysed once per language: a neutral field, and one field per language with its analyzer.
+    assert mapping["properties"]["title"] == {"type": "text", "analyzer": "standard"}
+    assert mapping["properties"]["title_nl"]["analyzer"] == "dutch"
+    assert mapping["properties"]["body_fr"]["analyzer"] == "french"
     assert mapping["properties"]["meta"] == {"type": "object", "enabled": False}
 
 
@@ -114,7 +118,23 @@ def test_count_and_get(corpus):
     doc = corpus.get("nl-1")
     assert doc["title"] == NL["title"]
     assert doc["unknown_extra_field"] == {"ignored": True}  # kept in _source, not indexed
+    assert doc == NL  # as enriched: without the fields the indexer derives
     assert corpus.get("does-not-exist") is None
+
+
+def test_each_article_is_analysed_in_its_own_language_only(corpus):
+    def having(field: str) -> int:
+        return corpus.count({"exists": {"field": field}})
+
+    assert (having("title"), having("title_nl"), having("body_nl"), having("title_en"), having("body_en")) == (
+        3,
+        1,
+        1,
+        2,
+        2,
+    )
+    assert having("title_de") == having("body_fr") == 0
+    assert corpus.count({"term": {"entity_texts": "Poetin"}}) == 1
 
 
 def test_reindexing_the_same_id_leaves_one_doc(fresh_backend):
@@ -222,7 +242,8 @@ def test_empty_text_is_match_all_newest_first(corpus):
 
 def test_text_matches_across_languages_without_lang(corpus):
     assert ids(search("pipelines", backend=corpus)) == {"en-1"}
-    assert ids(search("gaspijpleiding", backend=corpus)) == {"nl-1"}  # all sub-fields searched
+    assert ids(search("gaspijpleiding", backend=corpus)) == {"nl-1"}  # all language fields searched
+    assert ids(search("pipeline", backend=corpus)) == {"en-1"}  # English stemming, en articles only
 
 
 @pytest.mark.parametrize(
