@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint test demo bench clean
+.PHONY: install lint test chaos demo bench clean
 
 $(STAMP): pyproject.toml
 	@bash scripts/ensure-java-maven.sh
@@ -17,9 +17,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Lint and format check, then: starts the local stack unless it is already up, runs every test,
-# stops what it started.
+# stops what it started. The fault tests (marker `chaos`: they SIGKILL the stack's Kafka and
+# OpenSearch and start them again) run last, after every other test has finished.
 test: install lint
 	@bash scripts/with-stack.sh $(BIN)/python -m pytest -ra $(PYTEST_ARGS)
+
+# Only the fault tests; figures in the terminal summary and build/test-results/chaos.jsonl.
+chaos: install
+	@bash scripts/with-stack.sh $(BIN)/python -m pytest -ra -m chaos tests/integration $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

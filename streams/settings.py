@@ -102,6 +102,10 @@ class KafkaSettings(BaseModel):
     partitions: int = 4
     replication_factor: int = 1
     group_id: str = "newsstreams"
+    # A worker that stops heartbeating (SIGKILL, a lost machine) keeps its partitions this long:
+    # a restarted worker, or the others of the group, take them over only after it (Faust: 60 s).
+    # The broker accepts 6..1800 s (group.min/max.session.timeout.ms); heartbeats go every third.
+    session_timeout_s: float = Field(10.0, gt=0, le=90)
     # Topics are created with this max.message.bytes and the worker's producer may send up to it:
     # an enriched article (1 MB body + entities) or a DLQ record exceeds Kafka's 1 MiB default.
     max_message_bytes: int = 8 * 1024 * 1024

@@ -34,6 +34,38 @@ def stack_down() -> None:
     _stack().down()
 
 
+ServiceName = Literal["kafka", "opensearch"]  # the names of streams.ops.stack.services
+
+
+@stack_app.command("start")
+def stack_start(
+    service: Annotated[ServiceName, typer.Argument(help="The service to start.", show_default=False)],
+) -> None:
+    """Start one service (unless it runs) and wait until it answers."""
+    try:
+        _stack().start(service)
+    except StackError as e:
+        fail(str(e))
+
+
+@stack_app.command("stop")
+def stack_stop(
+    service: Annotated[ServiceName, typer.Argument(help="The service to stop.", show_default=False)],
+    kill: Annotated[bool, typer.Option("--kill", help="SIGKILL at once, as a crash would.")] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=0,
+            help="Seconds between SIGTERM and SIGKILL [default: stack.stop_timeout_s].",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Stop one service: SIGTERM, then SIGKILL after the timeout; --kill for an immediate SIGKILL."""
+    _stack().stop(service, kill=kill, timeout_s=timeout)
+
+
 @stack_app.command("status")
 def stack_status() -> None:
     """Show each service's state; exit 0 only when both are up."""
@@ -46,9 +78,6 @@ def stack_status() -> None:
     console.print(table)
     if any(s.state != "up" for s in rows):
         raise typer.Exit(3)
-
-
-ServiceName = Literal["kafka", "opensearch"]  # the names of streams.ops.stack.services
 
 
 @stack_app.command("logs")

@@ -42,6 +42,8 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
         producer_max_request_size=kafka.max_message_bytes,
         producer_max_batch_size=1024 * 1024,  # an enriched article is ~10 KB: not one request per record
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=kafka.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, kafka.session_timeout_s / 3),
         topic_replication_factor=kafka.replication_factor,
     )
     raw, enriched, dlq = (

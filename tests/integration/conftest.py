@@ -160,3 +160,20 @@ def make_topic(admin: KafkaAdminClient) -> Iterator[Callable[..., str]]:
     yield make
     if created:
         admin.delete_topics(created)
+
+
+# --- fault tests (test_chaos.py) ------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``chaos`` SIGKILL workers and the stack's services: they run after every other test."""
+    items.sort(key=lambda item: item.get_closest_marker("chaos") is not None)  # stable: order kept otherwise
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    from faults import REPORTS
+
+    if REPORTS:
+        terminalreporter.section("fault test figures")
+        for line in REPORTS:
+            terminalreporter.write_line(line)

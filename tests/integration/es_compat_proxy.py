@@ -212,18 +212,23 @@ def _handler_for(proxy: EsCompatProxy) -> type[BaseHTTPRequestHandler]:
                 headers[name] = value
             exchange.forwarded_content_type = _header(headers, "content-type")
             exchange.forwarded_accept = _header(headers, "accept")
-            if self.upstream is None:
-                self.upstream = proxy._connect()
-            try:
-                self.upstream.request(self.command, self.path, body=body or None, headers=headers)
-                resp = self.upstream.getresponse()
-                data = resp.read()
-            except (OSError, http.client.HTTPException):
-                # The engine is unreachable: close without answering, as a dead engine would.
-                self.upstream.close()
-                self.upstream = None
-                self.close_connection = True
-                return
+            while True:
+                fresh = self.upstream is None
+                if fresh:
+                    self.upstream = proxy._connect()
+                try:
+                    self.upstream.request(self.command, self.path, body=body or None, headers=headers)
+                    resp = self.upstream.getresponse()
+                    data = resp.read()
+                    break
+                except (OSError, http.client.HTTPException):
+                    self.upstream.close()
+                    self.upstream = None
+                    if fresh:
+                        # The engine is unreachable: close without answering, as a dead engine would.
+                        self.close_connection = True
+                        return
+                    # A kept-alive connection the engine closed (it restarted): again, on a new one.
             answer = {k: v for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP}
             exchange.upstream_headers = dict(answer)
             self._answer(exchange, resp.status, answer, data)

@@ -103,3 +103,34 @@ def test_service_dying_at_start_shows_its_log(tmp_path) -> None:
     assert "Invalid initial heap size" in str(info.value) or "Invalid maximum heap" in str(info.value)
     # The OpenSearch that started beside it was stopped too: a failed `up` leaves nothing behind.
     assert _our_jvms(str(tmp_path / "stack")) == []
+
+
+def test_stop_and_start_one_service(env: dict[str, str]) -> None:
+    """`stack stop kafka --kill` leaves OpenSearch running; `stack start kafka` brings the broker back
+    and waits until it answers; `stack stop opensearch` is the SIGTERM path."""
+    state_dir = env["NEWSSTREAMS_STACK__STATE_DIR"]
+    try:
+        assert _cli(env, "up").returncode == 0
+        (opensearch_jvm,) = [line for line in _our_jvms(state_dir) if "=opensearch" in line]
+
+        killed = _cli(env, "stop", "kafka", "--kill")
+        assert killed.returncode == 0, killed.stdout + killed.stderr
+        assert "kafka: killed" in killed.stdout and "SIGKILL" in killed.stdout
+        assert _our_jvms(state_dir) == [opensearch_jvm]
+        status = _cli(env, "status")
+        assert status.returncode == 3 and "kafka      │ down" in status.stdout, status.stdout
+
+        started = _cli(env, "start", "kafka")
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert "kafka: ready" in started.stdout and "opensearch" not in started.stdout
+        assert _cli(env, "status").returncode == 0
+        assert "already up" in _cli(env, "start", "kafka").stdout
+
+        stopped = _cli(env, "stop", "opensearch")
+        assert stopped.returncode == 0 and "opensearch: stopped" in stopped.stdout, stopped.stdout
+        assert [line for line in _our_jvms(state_dir) if "=opensearch" in line] == []
+        assert "opensearch: ready" in _cli(env, "start", "opensearch").stdout
+        assert _cli(env, "status").returncode == 0
+    finally:
+        _cli(env, "down")
+    assert _our_jvms(state_dir) == []

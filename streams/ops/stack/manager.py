@@ -1,4 +1,4 @@
-"""`newsstreams stack up|down|status|logs`: start, stop and inspect the local Kafka + OpenSearch.
+"""`newsstreams stack up|down|start|stop|status|logs`: start, stop and inspect the local Kafka + OpenSearch.
 
 State lives in ``stack.state_dir`` (default ``.stack/`` in a checkout; installed, under the user's
 state directory): one log file and one data directory per service. Running services are found in
@@ -67,11 +67,13 @@ class Stack:
         return found[0] if found else None
 
     # -- commands ----------------------------------------------------------------------------
-    def up(self) -> None:
+    def up(self, names: list[str] | None = None) -> None:
+        """Start the services (all, or those named) that are not running, and wait until each answers."""
         started = time.monotonic()
-        pending = [svc for svc in self.services if not (self.pid(svc) and svc.ready())]
+        wanted = self._select(names)
+        pending = [svc for svc in wanted if not (self.pid(svc) and svc.ready())]
         if not pending:
-            self.say("stack already up: " + self._where())
+            self.say(("stack already up: " if names is None else "already up: ") + self._where(wanted))
             return
         java = find_java(self.settings.java_home)
         launched: list[str] = []
@@ -85,21 +87,33 @@ class Stack:
             if launched:
                 self.down(launched)
             raise
-        self.say(f"stack up in {time.monotonic() - started:.1f}s: {self._where()}")
+        what = "stack up" if names is None else ", ".join(svc.name for svc in pending) + " up"
+        self.say(f"{what} in {time.monotonic() - started:.1f}s: {self._where(wanted)}")
 
-    def down(self, names: list[str] | None = None) -> None:
+    def start(self, name: str) -> None:
+        """Start one service (``kafka`` or ``opensearch``) unless it runs, and wait until it answers."""
+        self.up([name])
+
+    def stop(self, name: str, *, kill: bool = False, timeout_s: float | None = None) -> None:
+        """Stop one service: SIGTERM, then SIGKILL after ``timeout_s`` (default stack.stop_timeout_s);
+        ``kill``: SIGKILL at once, as a crash would (no clean shutdown, no flushed state)."""
+        self.down([name], kill=kill, timeout_s=timeout_s)
+
+    def down(self, names: list[str] | None = None, *, kill: bool = False, timeout_s: float | None = None) -> None:
         """Stop the services (all, or those named)."""
-        for svc in self.services:
-            if names and svc.name not in names:
-                continue
+        for svc in self._select(names):
             launched = self._launched.pop(svc.name, None)
             pids = set(self.pids(svc)) | ({launched.pid} if launched and launched.poll() is None else set())
             if not pids:
                 self.say(f"{svc.name}: not running")
             for pid in sorted(pids):
                 peak = _proc_mb(pid, "VmHWM")
-                seconds = self._stop(pid)
-                self.say(f"{svc.name}: stopped (pid {pid}) in {seconds:.1f}s; peak memory {peak:.0f} MB")
+                if kill:
+                    seconds = self._kill(pid)
+                    self.say(f"{svc.name}: killed (pid {pid}, SIGKILL) in {seconds:.1f}s; peak memory {peak:.0f} MB")
+                else:
+                    seconds = self._stop(pid, self.settings.stop_timeout_s if timeout_s is None else timeout_s)
+                    self.say(f"{svc.name}: stopped (pid {pid}) in {seconds:.1f}s; peak memory {peak:.0f} MB")
 
     def status(self) -> list[ServiceStatus]:
         result = []
@@ -115,9 +129,18 @@ class Stack:
         return result
 
     # -- internals ---------------------------------------------------------------------------
-    def _where(self) -> str:
-        kafka, search = self.services
-        return f"Kafka at {kafka.address()}, OpenSearch at http://{search.address()}"
+    def _select(self, names: list[str] | None) -> list[Service]:
+        if names is None:
+            return list(self.services)
+        known = [svc.name for svc in self.services]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise StackError(f"unknown service {unknown[0]!r}: expected one of {', '.join(known)}")
+        return [svc for svc in self.services if svc.name in names]
+
+    def _where(self, services: list[Service] | None = None) -> str:
+        label = {"kafka": "Kafka at {}", "opensearch": "OpenSearch at http://{}"}
+        return ", ".join(label[svc.name].format(svc.address()) for svc in services or self.services)
 
     def _start(self, svc: Service, java: str) -> None:
         for label, port in svc.ports().items():
@@ -171,17 +194,22 @@ class Stack:
             if waiting:
                 time.sleep(0.5)
 
-    def _stop(self, pid: int) -> float:
+    def _stop(self, pid: int, timeout_s: float) -> float:
         started = time.monotonic()
         _signal_group(pid, signal.SIGTERM)
-        deadline = started + self.settings.stop_timeout_s
+        deadline = started + timeout_s
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         if _alive(pid):
-            self.say(f"pid {pid} ignored SIGTERM for {self.settings.stop_timeout_s:.0f}s: SIGKILL")
-            _signal_group(pid, signal.SIGKILL)
-            while _alive(pid):
-                time.sleep(0.1)
+            self.say(f"pid {pid} ignored SIGTERM for {timeout_s:g}s: SIGKILL")
+            return self._kill(pid, started)
+        return time.monotonic() - started
+
+    def _kill(self, pid: int, started: float | None = None) -> float:
+        started = time.monotonic() if started is None else started
+        _signal_group(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.05)
         return time.monotonic() - started
 
     def tail(self, name: str, lines: int = 50) -> str:
