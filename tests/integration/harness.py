@@ -14,8 +14,10 @@ import time
 import uuid
 from pathlib import Path
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.producer.future import RecordMetadata
 
+from streams.kafka.consumer import read_all
 from streams.search import SearchBackend, SearchError, make_backend, template
 from streams.settings import Settings
 
@@ -101,14 +103,21 @@ class Pipeline:
                 self.proc.wait()
         self.proc = None
 
-    def produce_raw(self, values: list[bytes]) -> None:
+    def produce_raw(
+        self, values: list[bytes | None], *, topic: str | None = None, keys: list[bytes | None] | None = None
+    ) -> list[RecordMetadata]:
+        """Send to the raw topic (or ``topic``); the (topic, partition, offset) of each message, in order."""
         producer = KafkaProducer(
             bootstrap_servers=self.settings.kafka.bootstrap_servers, acks="all", max_request_size=4 * 1024 * 1024
         )
-        for value in values:
-            producer.send(self.settings.kafka.topic_raw, value=value)
+        keys = keys or [None] * len(values)
+        sent = [
+            producer.send(topic or self.settings.kafka.topic_raw, key=key, value=value)
+            for key, value in zip(keys, values, strict=True)
+        ]
         producer.flush(timeout=30)
         producer.close()
+        return [future.get(timeout=0) for future in sent]
 
     def count(self) -> int:
         self.backend.refresh()
@@ -128,18 +137,23 @@ class Pipeline:
             time.sleep(0.5)
         raise AssertionError(f"{got} documents after {timeout}s, wanted {n}; worker log:\n{self.worker_log()}")
 
-    def dlq(self, expected: int, timeout: float = 60) -> list[dict]:
-        consumer = KafkaConsumer(
-            self.settings.kafka.topic_dlq,
-            bootstrap_servers=self.settings.kafka.bootstrap_servers,
-            auto_offset_reset="earliest",
-            consumer_timeout_ms=2000,
-        )
-        records: list[dict] = []
+    def dlq(self, expected: int, timeout: float = 60, settle: float = 2.0) -> list[dict]:
+        """The dead letters on the DLQ topic (read to its end offsets), oldest first per partition.
+
+        Waits up to ``timeout`` s for ``expected`` of them, then ``settle`` s more for any extra one,
+        and fails unless there are exactly ``expected``: fewer is a lost message, more an unexpected
+        dead letter. ``expected=0`` reads too, so a test that expects none can fail."""
+        kafka, topic = self.settings.kafka, self.settings.kafka.topic_dlq
         deadline = time.monotonic() + timeout
+        records = read_all(kafka, topic)
         while len(records) < expected and time.monotonic() < deadline:
-            records += [json.loads(m.value) for m in consumer]
-        consumer.close()
+            time.sleep(0.5)
+            records = read_all(kafka, topic)
+        time.sleep(settle)
+        records = [json.loads(m.value) for m in read_all(kafka, topic)]
+        assert len(records) == expected, f"{len(records)} dead letter(s), expected {expected}:\n" + "\n".join(
+            f"  {r.get('reason')} at {r.get('stage')}: {str(r.get('error'))[:200]}" for r in records
+        )
         return records
 
     def worker_log(self, lines: int = 60) -> str:
