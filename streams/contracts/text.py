@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -69,8 +70,20 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data.replace("\n", _BR) if self._pre else re.sub(r"\s+", " ", data))
 
     def text(self) -> str:
+        # Each run of markers (with the whitespace between them) becomes one break and eats the
+        # whitespace around it. Matched from the marker on: a pattern that starts with \s* would
+        # rescan a long run of spaces from each of its positions (quadratic time).
         raw = "".join(self.parts)
-        return re.sub(rf"(?:\s*(?:{_PARA}|{_BR}|{_LINE}))+\s*", _layout, raw)
+        out, pos = [], 0
+        for m in _MARKERS.finditer(raw):
+            out += [raw[pos : m.start()].rstrip(), _layout(m)]
+            pos = _SPACES.match(raw, m.end()).end()  # type: ignore[union-attr] - \s* always matches
+        out.append(raw[pos:])
+        return "".join(out)
+
+
+_SPACES = re.compile(r"\s*")
+_MARKERS = re.compile(rf"(?:{_PARA}|{_BR}|{_LINE})(?:\s*(?:{_PARA}|{_BR}|{_LINE}))*")
 
 
 def _layout(m: re.Match) -> str:
@@ -78,11 +91,63 @@ def _layout(m: re.Match) -> str:
     return "\n\n" if _PARA in m.group(0) or m.group(0).count(_BR) > 1 else "\n"
 
 
+# Markup openers, and what closes each: the stdlib parser searches for the closer from every opener,
+# and one without a closer later in the text costs a scan to its end (quadratic time for 1 MB of
+# "<?" or "<!--x>"). Such an opener cannot be markup, so it is escaped and stays text.
+_OPENER = re.compile(r"<(?:!--|!\[|[!?/a-zA-Z])?")
+_COMMENT_CLOSE = re.compile(r"--\s*>")  # html.parser's closers
+_SECTION_CLOSE = re.compile(r"\]\s*\]\s*>")
+_MS_SECTION_CLOSE = re.compile(r"\]\s*>")
+# The marked sections html.parser knows (any other "<![" makes it raise), by the closer each needs.
+_SECTION = re.compile(r"<!\[(?:(cdata|temp|ignore|include|rcdata)|if|else|endif)(?![-_.a-zA-Z0-9])", re.IGNORECASE)
+
+
+def _last_start(pattern: re.Pattern, text: str) -> int:
+    last = -1
+    for m in pattern.finditer(text):
+        last = m.start()
+    return last
+
+
+def defuse_markup(html: str) -> str:
+    """``<`` that cannot open markup (no closer after it, not followed by a tag name, or a marked
+    section html.parser would refuse) → ``&lt;``, which the parser turns back into ``<`` text.
+    Linear time."""
+    last_gt = html.rfind(">")
+    last_comment = _last_start(_COMMENT_CLOSE, html) if "<!--" in html else -1
+    last_section = _last_start(_SECTION_CLOSE, html) if "<![" in html else -1
+    last_ms_section = _last_start(_MS_SECTION_CLOSE, html) if "<![" in html else -1
+
+    def escape(m: re.Match) -> str:
+        opener, at = m.group(), m.start()
+        if opener == "<":  # text either way; escaped, it is not handed over one character at a time
+            ok = False
+        elif opener == "<!--":
+            ok = last_comment >= at + 4
+        elif opener == "<![":
+            section = _SECTION.match(html, at)
+            ok = section is not None and (last_section if section.group(1) else last_ms_section) >= at + 3
+        else:
+            ok = last_gt > at
+        return opener if ok else "&lt;" + opener[1:]
+
+    return _OPENER.sub(escape, html)
+
+
 def html_to_text(html: str) -> str:
+    html = defuse_markup(_CONTROL.sub("", html))
     parser = _TextExtractor()
-    parser.feed(_CONTROL.sub("", html))
-    parser.close()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:  # noqa: BLE001 - html.parser raises on some malformed declarations
+        return _strip_tags(html)
     return parser.text()
+
+
+def _strip_tags(html: str) -> str:
+    """The fallback when the parser gives up: tags dropped, entities decoded, no layout."""
+    return unescape(re.sub(r"<[^<>]*>", " ", html))
 
 
 def clean_text(value: str, *, single_line: bool = False) -> str:
@@ -112,6 +177,20 @@ def without_surrogates(value: Any) -> Any:
     if isinstance(value, list):
         return [without_surrogates(v) for v in value]
     return value
+
+
+# Unicode's Default_Ignorable_Code_Point: zero-width spaces and joiners, bidi marks and overrides,
+# soft hyphen, variation selectors, tags... Text of only these (and whitespace) shows nothing.
+_VISIBLE = re.compile(
+    "[^\\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+
+
+def is_blank(value: str) -> bool:
+    """True for text that shows nothing: empty, whitespace, or invisible format characters only."""
+    return _VISIBLE.search(value) is None
 
 
 def strip_controls(value: str) -> str:
