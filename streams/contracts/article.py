@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -23,7 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from streams.contracts.dates import normalise_date
 from streams.contracts.languages import normalise_language
-from streams.contracts.text import clean_text, strip_controls, without_surrogates
+from streams.contracts.text import clean_text, is_blank, strip_controls, without_surrogates
 from streams.settings import LimitSettings
 
 FIELDS = ("id", "url", "source", "title", "body", "published_at", "language", "meta")
@@ -31,6 +32,9 @@ ID_HASH_CHARS = 32
 MAX_ID_BYTES = 512  # Elasticsearch/OpenSearch reject a longer _id.
 # Room in a raw payload for the JSON envelope, title, meta and escaping/markup around the body.
 PAYLOAD_OVERHEAD_BYTES = 64 * 1024
+# Objects and arrays nested deeper than this are refused: an article needs a few levels, and deeper
+# values make recursive code downstream (copying, cleaning, the search engine) fail or crawl.
+MAX_JSON_DEPTH = 64
 
 
 class InvalidArticle(ValueError):
@@ -117,8 +121,8 @@ class RawArticle(BaseModel):
         if value is None:
             return None
         value = clean_text(value, single_line=True) if info.field_name == "source" else strip_controls(value)
-        if not value:
-            return None  # "" means "not given"
+        if is_blank(value):
+            return None  # "" (or only invisible characters) means "not given"
         if info.field_name == "published_at":
             try:
                 return normalise_date(value)
@@ -137,7 +141,7 @@ class RawArticle(BaseModel):
     @classmethod
     def _title(cls, value: str, info: ValidationInfo) -> str:
         value = clean_text(value, single_line=True)
-        if not value:
+        if is_blank(value):  # also a title of zero-width or bidi characters only: it shows nothing
             raise PydanticCustomError("empty_field", "title is empty")
         limit = _limits(info).max_title_chars
         if len(value) > limit:
@@ -155,7 +159,7 @@ class RawArticle(BaseModel):
                 "too_large", "body has {n} characters, the limit is {limit} bytes", {"n": len(value), "limit": limit}
             )
         value = clean_text(value)
-        if not value:
+        if is_blank(value):
             raise PydanticCustomError("empty_field", "body is empty")
         size = len(value.encode("utf-8"))
         if size > limit:
@@ -240,8 +244,33 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as inf, which would be written back as Infinity
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deep objects and arrays nest in ``value`` (a scalar is 0), counted up to ``limit + 1``.
+    Iterative: a deep value cannot exhaust the stack here."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        children = node.values() if isinstance(node, dict) else node
+        stack += [(child, depth + 1) for child in children if isinstance(child, dict | list)]
+    return deepest
+
+
 def load_json(value: bytes | None, limits: LimitSettings | None = None, *, check_size: bool = True) -> Any:
-    """Bytes → JSON value: size checked, strict UTF-8, strict JSON."""
+    """Bytes → JSON value: size checked, strict UTF-8 (a leading byte order mark is ignored, as RFC
+    8259 allows), strict JSON: no NaN/Infinity, no number out of float range, no nesting deeper
+    than ``MAX_JSON_DEPTH``."""
     limits = limits or LimitSettings()
     if not value:
         raise InvalidArticle("empty_payload", "the message has no value")
@@ -252,13 +281,16 @@ def load_json(value: bytes | None, limits: LimitSettings | None = None, *, check
             f"{max_payload_bytes(limits)} (body limit {limits.max_body_bytes})",
         )
     try:
-        text = value.decode("utf-8")
+        text = value.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise InvalidArticle("not_utf8", f"payload is not UTF-8: {exc}") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         raise InvalidArticle("not_json", f"payload is not JSON: {exc}") from None
+    if nesting_depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise InvalidArticle("not_json", f"payload nests objects/arrays deeper than {MAX_JSON_DEPTH} levels")
+    return data
 
 
 def parse_raw(value: bytes | None, limits: LimitSettings | None = None) -> dict[str, Any]:
@@ -270,5 +302,6 @@ def parse_raw(value: bytes | None, limits: LimitSettings | None = None) -> dict[
 
 
 def dumps_article(article: Mapping[str, Any]) -> bytes:
-    """Compact UTF-8 JSON, the value format on the article topics."""
-    return json.dumps(article, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON, the value format on the article topics. Strict: NaN/Infinity (which no
+    JSON parser downstream accepts) raise ``ValueError``, lone surrogates ``UnicodeEncodeError``."""
+    return json.dumps(article, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")

@@ -18,7 +18,7 @@ from streams.contracts.dates import utc_now_iso
 REASONS: dict[str, tuple[str, str]] = {
     "empty_payload": ("validate", "the message has no value (a tombstone or an empty message)"),
     "not_utf8": ("validate", "the value is not UTF-8"),
-    "not_json": ("validate", "the value is not JSON (or has NaN/Infinity, trailing data, deep nesting)"),
+    "not_json": ("validate", "the value is not JSON (or has NaN/Infinity, 1e999, trailing data, deep nesting)"),
     "not_object": ("validate", "the JSON value is not an object"),
     "missing_field": ("validate", "title or body is missing"),
     "wrong_type": ("validate", "a field has the wrong JSON type"),
@@ -30,6 +30,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "enrich_failed": ("enrich", "enrichment raised for this article (the error says why)"),
     "too_large_enriched": ("enrich", "the enriched record is over the record budget; payload = raw article"),
     "bad_enriched_record": ("index", "a record on the enriched topic is not an enriched article"),
+    "index_failed": ("index", "indexing raised for this record (a bug, not the engine's refusal; the error says why)"),
     "rejected_400": ("index", "the engine refused the document (mapping or parse error)"),
     "rejected_413": ("index", "the document alone is too large for one bulk request"),
 }

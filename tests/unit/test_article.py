@@ -1,10 +1,11 @@
 import base64
 import json
+import time
 from datetime import datetime
 
 import pytest
 
-from streams.contracts.article import FIELDS, InvalidArticle, clean_article, dumps_article, parse_raw
+from streams.contracts.article import FIELDS, InvalidArticle, clean_article, dumps_article, nesting_depth, parse_raw
 from streams.contracts.dlq import dlq_payload_bytes, dlq_record
 from streams.settings import LimitSettings
 
@@ -140,12 +141,52 @@ def test_explicit_meta_wins_over_an_unknown_field_of_the_same_name():
         (raw(title="t", body="b", language="dutch"), "bad_language", "language"),
         (raw(title="t", body="b", language="xx"), "bad_language", "language"),
         (raw(title="t", body="b", id="x" * 600), "too_large", "id"),
+        # hostile corpus findings
+        (b'{"title": "t", "body": "b", "meta": {"n": 1e999}}', "not_json", "out of range"),
+        (b'{"title": "t", "body": "b", "meta": {"n": -1E+400}}', "not_json", "out of range"),
+        (b'{"title": "t", "body": "b", "meta": ' + b"[" * 65 + b"]" * 65 + b"}", "not_json", "deeper than 64"),
+        (raw(title="\u200b\u200d\u200f\u202e\u2060\ufe0f", body="b"), "empty_field", "title"),
+        (raw(title="t", body="\u200b \u00ad\n\u2063"), "empty_field", "body"),
     ],
 )
 def test_reason_codes(payload, reason, names):
     exc = reason_of(payload)
     assert exc.reason == reason
     assert names in exc.error
+
+
+def test_a_utf8_byte_order_mark_is_ignored():
+    # RFC 8259 lets a parser ignore it, and the CLI readers already did: a producer that writes one
+    # must not lose every article to not_json.
+    assert parse_raw(b"\xef\xbb\xbf" + raw(title="t", body="b"))["title"] == "t"
+    assert reason_of(b"\xef\xbb\xbf\xef\xbb\xbf" + raw(title="t", body="b")).reason == "not_json"  # only one
+
+
+def test_nesting_up_to_the_limit_is_fine_and_counted_without_recursion():
+    meta = {"a": [[{"b": [1]}]]}
+    assert parse_raw(raw(title="t", body="b", meta=meta))["meta"] == meta
+    deep: list = []
+    for _ in range(100_000):  # far deeper than any recursion limit
+        deep = [deep]
+    assert nesting_depth(deep, 64) == 65
+    assert nesting_depth([{"a": [[]]}, 1], 64) == 4 and nesting_depth("x", 64) == 0
+
+
+def test_invisible_optional_fields_count_as_not_given():
+    article = parse_raw(raw(title="t", body="b", id="\u200b\u200c", source="\u202e", language="\u200e"))
+    assert article["id"].startswith("h-") and article["source"] is None and article["language"] is None
+
+
+def test_visible_text_with_zero_width_and_bidi_characters_is_kept():
+    article = parse_raw(raw(title="\u200fשלום\u200f", body="Poe\u200btin 👨\u200d👩\u200d👧"))
+    assert article["title"] == "\u200fשלום\u200f" and article["body"] == "Poe\u200btin 👨\u200d👩\u200d👧"
+
+
+def test_dumps_article_refuses_what_is_not_strict_json():
+    with pytest.raises(ValueError):
+        dumps_article({"id": "x", "score": float("nan")})
+    with pytest.raises(UnicodeEncodeError):
+        dumps_article({"id": "x\ud800"})
 
 
 def test_oversized_body_is_too_large():
@@ -191,6 +232,43 @@ def test_html_becomes_text_with_paragraphs():
 
 def test_plain_text_with_angle_brackets_is_left_alone():
     assert parse_raw(raw(title="t", body="a < b and c > d"))["body"] == "a < b and c > d"
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<p>x</p> a <? b", "x\n\na <? b"),  # an opener without a closer after it is text
+        ("<p>x</p> a <!-- b", "x\n\na <!-- b"),
+        ("<b>x</b><!--y> z", "x<!--y> z"),
+        ("<p>x <![ y</p>", "x <![ y"),  # html.parser raised AssertionError on these two
+        ("<p>x <![foo[ y ]]> z</p>", "x <![foo[ y ]]> z"),
+        ("<p>a <![CDATA[b]]> c</p>", "a c"),
+        ("<p>a<!--[if mso]><![endif]-->b</p>", "ab"),
+        ("<b>1 < 2</b> <<< <i>3</i>", "1 < 2 <<< 3"),
+    ],
+)
+def test_markup_that_cannot_be_markup_stays_text(html, text):
+    assert parse_raw(raw(title="t", body=html))["body"] == text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<i> </i>" * 200_000,  # a 200,000-space run between markers: the layout regex was quadratic
+        "<b>" + "<?" * 450_000,  # html.parser rescanned to the end from each unclosed opener
+        "<b>" + "<!" * 450_000,
+        "<b>" + "<!--x>" * 150_000,
+        "<b>" + "<![CDATA[x]>" * 75_000,
+        "<b>" + "<a b='" * 150_000,
+        "<b>" + "<" * 900_000,
+    ],
+    ids=["space-runs", "pi", "bang", "comments", "cdata", "attribute", "lt"],
+)
+def test_hostile_markup_is_cleaned_in_linear_time(body):
+    # Each took from 1.5 to 10 minutes before (quadratic); linear, they take well under a second.
+    started = time.monotonic()
+    parse_raw(raw(title="t", body="Poetin sprak. " + body))
+    assert time.monotonic() - started < 5
 
 
 def test_control_characters_are_removed_but_newlines_and_tabs_kept():
