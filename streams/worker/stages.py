@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.contracts.article import InvalidArticle, dumps_article, parse_raw
+from streams.contracts.article import MAX_ID_BYTES, InvalidArticle, dumps_article, load_json, parse_raw
 from streams.contracts.dates import iso_from_epoch, utc_now_iso
 from streams.contracts.dlq import dlq_record
 from streams.enrich import EnrichResult
@@ -134,21 +134,25 @@ def enrich(
 
 
 def read_enriched(records: Sequence[Record]) -> tuple[list[tuple[Record, dict]], list[DeadLetter]]:
-    """Enriched messages → documents with a usable id (a non-empty string; an integer is taken as
-    its decimal string), or ``bad_enriched_record`` dead letters."""
+    """Enriched messages → documents, or ``bad_enriched_record`` dead letters.
+
+    The enriched topic holds what the enrich stage writes, so a record is refused unless it is
+    strict JSON (UTF-8, no NaN/Infinity, bounded nesting), an object with a non-empty string ``id``
+    of at most 512 bytes and an object (or no) ``pipeline``, and encodes as UTF-8 again (no lone
+    surrogates): anything else could fail a whole bulk request instead of one document."""
     good, dead = [], []
     for record in records:
         try:
-            doc = json.loads(record.value) if record.value else None
-        except (ValueError, RecursionError, TypeError) as exc:
-            dead.append(DeadLetter(record, "bad_enriched_record", "index", describe_error(exc)))
+            doc = load_json(record.value, check_size=False)
+        except InvalidArticle as exc:
+            dead.append(DeadLetter(record, "bad_enriched_record", "index", exc.error[:ERROR_CHARS]))
             continue
         problem = _document_problem(doc)
         if problem:
             dead.append(DeadLetter(record, "bad_enriched_record", "index", problem))
             continue
-        if isinstance(doc["id"], int):
-            doc["id"] = str(doc["id"])
+        if doc.get("pipeline") is None:
+            doc["pipeline"] = {}  # null counts as absent; the indexer stamps indexed_at into it
         good.append((record, doc))
     return good, dead
 
@@ -157,15 +161,19 @@ def _document_problem(doc: Any) -> str | None:
     if not isinstance(doc, dict):
         return f"expected a JSON object, got {type(doc).__name__}"
     doc_id = doc.get("id")
-    if isinstance(doc_id, bool) or not isinstance(doc_id, str | int):
+    if not isinstance(doc_id, str):
         return f"id must be a string, got {type(doc_id).__name__}"
-    if isinstance(doc_id, str) and not doc_id.strip():
+    if not doc_id.strip():
         return "id is empty"
-    if len(str(doc_id).encode("utf-8")) > 512:
-        return "id is longer than 512 bytes"
     pipeline = doc.get("pipeline")
     if pipeline is not None and not isinstance(pipeline, dict):
         return f"pipeline must be an object, got {type(pipeline).__name__}"
+    try:
+        if len(doc_id.encode("utf-8")) > MAX_ID_BYTES:
+            return f"id is longer than {MAX_ID_BYTES} bytes"
+        dumps_article(doc)
+    except UnicodeEncodeError as exc:
+        return f"not encodable as UTF-8 (a lone surrogate escape?): {exc}"
     return None
 
 

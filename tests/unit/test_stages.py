@@ -96,9 +96,20 @@ def test_enriched_record_over_budget_goes_to_dlq_with_the_raw_payload():
         (b'{"id": ""}', "id is empty"),
         (b'{"id": true}', "id must be a string"),
         (b"[]", "expected a JSON object"),
-        (b"{", "JSONDecodeError"),
-        (None, "expected a JSON object"),
+        (b"{", "not JSON"),
+        (None, "no value"),
+        (b"", "no value"),
         (b'{"id": "x", "pipeline": 3}', "pipeline must be an object"),
+        # the enrich stage writes string ids only (and the raw contract accepts nothing else)
+        (b'{"id": 42, "title": "x"}', "id must be a string"),
+        (b'{"id": 4.2}', "id must be a string"),
+        (b'{"id": "' + b"e" * 513 + b'"}', "longer than 512 bytes"),
+        # strict JSON: what the engine's parser refuses would fail in the bulk request instead
+        (b'{"id": "x", "entity_count": NaN}', "NaN is not valid JSON"),
+        (b'{"id": "x", "language_confidence": 1e999}', "out of range"),
+        (b'{"id": "x", "meta": ' + b"[" * 100 + b"]" * 100 + b"}", "deeper than"),
+        (b'{"id": "\xff"}', "not UTF-8"),
+        (b'{"id": "x", "meta": {"k": "\\ud800"}}', "lone surrogate"),
     ],
 )
 def test_read_enriched_refuses_records_without_a_usable_id(value, problem):
@@ -106,9 +117,15 @@ def test_read_enriched_refuses_records_without_a_usable_id(value, problem):
     assert good == [] and dead.reason == "bad_enriched_record" and problem in dead.error
 
 
-def test_read_enriched_takes_a_numeric_id_as_its_string():
-    [(_, doc)], dead = stages.read_enriched([rec(b'{"id": 42, "title": "x"}')])
-    assert dead == [] and doc["id"] == "42"
+def test_read_enriched_takes_a_null_pipeline_as_absent():
+    # It used to reach the indexer as None and fail the whole batch on pipeline["indexed_at"].
+    [(_, doc)], dead = stages.read_enriched([rec(b'{"id": "x", "pipeline": null}')])
+    assert dead == [] and doc["pipeline"] == {}
+
+
+def test_read_enriched_keeps_a_byte_order_mark_out_of_the_way():
+    [(_, doc)], dead = stages.read_enriched([rec(b'\xef\xbb\xbf{"id": "x"}')])
+    assert dead == [] and doc["id"] == "x"
 
 
 def test_index_outcome_maps_refusals_by_position_even_with_repeated_ids():
