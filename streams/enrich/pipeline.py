@@ -26,6 +26,7 @@ import logging
 import re
 import threading
 import time
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -45,6 +46,13 @@ log = logging.getLogger(__name__)
 
 SEPARATOR = "\n\n"  # between title and body in the text NER runs over
 _WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")  # letters, inner hyphens/apostrophes
+# spaCy's tokenizer strips a token's prefixes and suffixes one at a time and searches the rest of the
+# token again after each: a whitespace-free run of punctuation costs time quadratic in its length
+# (1 MB of "<?" or of quotes: hours for one article), and every symbol is a token of its own. So NER
+# sees a run of symbols as spaces, and in a whitespace-free run longer than ``MAX_RUN_CHARS`` every
+# character that is not a letter, digit or combining mark (``ner_text``).
+MAX_RUN_CHARS = 32
+_NOISE = re.compile(rf"(?P<symbols>[^\w\s]{{3,}})|\S{{{MAX_RUN_CHARS + 1},}}")
 
 # Translation hook: (article, enriched) -> {lang: {"title", "summary", ...}}; a
 # ``streams.enrich.translate.Translator`` (``Enricher.from_settings`` builds the configured one).
@@ -57,6 +65,19 @@ class EnrichResult:
 
     doc: dict | None = None
     error: BaseException | None = None
+
+
+def ner_text(text: str) -> str:
+    """``text`` as NER sees it: runs of three or more symbols blanked, long whitespace-free runs
+    split at their symbols (``MAX_RUN_CHARS``). Same length, so every offset into it is an offset
+    into ``text``."""
+
+    def spaced(m: re.Match) -> str:
+        if m.group("symbols"):
+            return " " * len(m.group())
+        return "".join(c if c.isalnum() or c == "_" or unicodedata.category(c)[0] == "M" else " " for c in m.group())
+
+    return _NOISE.sub(spaced, text)
 
 
 def compose_text(title: str, body: str) -> tuple[str, int]:
@@ -169,7 +190,7 @@ class Enricher:
         pipes: list[EntityPipeline | None] = [None] * len(articles)
         for key, indices in groups.items():
             pipe = self.pipeline(key)
-            texts = [prepared[i][0] for i in indices]
+            texts = [ner_text(prepared[i][0]) for i in indices]
             for i, doc in zip(indices, pipe.nlp.pipe(texts), strict=True):
                 docs[i] = doc
                 pipes[i] = pipe

@@ -1,12 +1,14 @@
 """The Enricher end to end over plain dicts (no Kafka, no search engine)."""
 
 import re
+import time
 from datetime import datetime
 
 import pytest
 
 import streams
 from streams.enrich import Enricher
+from streams.enrich.pipeline import ner_text
 from streams.settings import PROJECT_DIR, EnrichSettings
 
 SEED = PROJECT_DIR / "seeds" / "000_d6634ea9b322a4cb.txt"
@@ -199,3 +201,34 @@ def test_failing_translation_never_blocks(enricher, monkeypatch):
     monkeypatch.setattr(enricher, "translate", translate)
     doc = enricher.enrich(seed_article())
     assert doc["translations"] == {} and doc["entities"]
+
+
+# --- hostile text ---------------------------------------------------------------------------------
+
+
+def test_ner_text_keeps_length_words_and_short_punctuation():
+    text = 'Poetin (NAVO). "Macron" zei: <?<?<? ' + "x" * 40 + " https://nos.nl/artikel/123-poetin"
+    seen = ner_text(text)
+    assert len(seen) == len(text)
+    assert seen.startswith('Poetin (NAVO). "Macron" zei: ' + " " * 6 + " " + "x" * 40)  # symbol run blank
+    assert seen.endswith("https   nos nl artikel 123 poetin")  # a long run split at its symbols
+    assert ner_text("Oekraïne e\u0301 普京与马克龙") == "Oekraïne e\u0301 普京与马克龙"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<?" * 450_000,  # one 900,000-character token of prefixes: hours in spaCy's tokenizer before
+        "'\"" * 450_000,
+        ("'\"" * 16 + " ") * 27_000,  # short runs of symbols, one token each
+        ("a" + "'s" * 15 + " ") * 28_000,  # suffixes that are not symbols only
+    ],
+    ids=["prefixes", "quotes", "short-runs", "suffixes"],
+)
+def test_punctuation_floods_enrich_in_bounded_time_with_offsets_intact(enricher, body):
+    started = time.monotonic()
+    doc = enricher.enrich({"id": "x", "title": "Poetin", "body": "Macron in Moskou. " + body})
+    assert time.monotonic() - started < 10
+    assert {e["text"] for e in doc["entities"]} >= {"Poetin", "Macron", "Moskou"}
+    for e in doc["entities"]:
+        assert doc[e["field"]][e["start"] : e["end"]] == e["text"]
