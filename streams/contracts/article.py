@@ -35,6 +35,9 @@ PAYLOAD_OVERHEAD_BYTES = 64 * 1024
 # Objects and arrays nested deeper than this are refused: an article needs a few levels, and deeper
 # values make recursive code downstream (copying, cleaning, the search engine) fail or crawl.
 MAX_JSON_DEPTH = 64
+# Longer integer literals are refused: the search engine's JSON parser stops at 1000 characters, and
+# a number is written back with all its digits.
+MAX_INT_DIGITS = 100
 
 
 class InvalidArticle(ValueError):
@@ -251,6 +254,12 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"integer of {len(text.lstrip('-'))} digits is out of range (max {MAX_INT_DIGITS})")
+    return int(text)
+
+
 def nesting_depth(value: Any, limit: int) -> int:
     """How deep objects and arrays nest in ``value`` (a scalar is 0), counted up to ``limit + 1``.
     Iterative: a deep value cannot exhaust the stack here."""
@@ -269,8 +278,8 @@ def nesting_depth(value: Any, limit: int) -> int:
 
 def load_json(value: bytes | None, limits: LimitSettings | None = None, *, check_size: bool = True) -> Any:
     """Bytes → JSON value: size checked, strict UTF-8 (a leading byte order mark is ignored, as RFC
-    8259 allows), strict JSON: no NaN/Infinity, no number out of float range, no nesting deeper
-    than ``MAX_JSON_DEPTH``."""
+    8259 allows), strict JSON: no NaN/Infinity, no number out of float range or integer of more than
+    ``MAX_INT_DIGITS`` digits, no nesting deeper than ``MAX_JSON_DEPTH``."""
     limits = limits or LimitSettings()
     if not value:
         raise InvalidArticle("empty_payload", "the message has no value")
@@ -285,7 +294,7 @@ def load_json(value: bytes | None, limits: LimitSettings | None = None, *, check
     except UnicodeDecodeError as exc:
         raise InvalidArticle("not_utf8", f"payload is not UTF-8: {exc}") from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_bounded_int)
     except (ValueError, RecursionError) as exc:
         raise InvalidArticle("not_json", f"payload is not JSON: {exc}") from None
     if nesting_depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:

@@ -9,11 +9,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
+MAX_DATE_CHARS = 100  # the longest RFC 2822 date with a zone comment is well under this
+
 
 def parse_time(value: str) -> datetime:
     """ISO-8601 date or datetime (or RFC 2822, as in RSS) → an aware UTC datetime; ``ValueError``
     with a readable message otherwise. A bare date is its midnight."""
     text = value.strip()
+    if len(text) > MAX_DATE_CHARS:  # Python reads "2024-05-01T11" + a million "1"s as a time
+        raise ValueError(f"{len(text)} characters is too long for a date (max {MAX_DATE_CHARS})")
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
