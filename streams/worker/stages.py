@@ -83,10 +83,18 @@ def validate(records: Sequence[Record], limits: LimitSettings) -> tuple[list[tup
         except Exception as exc:  # noqa: BLE001 - a validator bug must cost one record, not the batch
             dead.append(DeadLetter(record, "invalid", "validate", describe_error(exc)))
             continue
-        ts = record.timestamp
-        article["pipeline"] = {"ingested_at": iso_from_epoch(ts) if ts else utc_now_iso()}
+        article["pipeline"] = {"ingested_at": _ingested_at(record.timestamp)}
         good.append((record, article))
     return good, dead
+
+
+def _ingested_at(timestamp: float | None) -> str:
+    """The message timestamp as ISO-8601; now if there is none or it is out of range (a producer
+    sets CreateTime, and the broker accepts any, e.g. the year 300,000)."""
+    try:
+        return iso_from_epoch(timestamp) if timestamp and timestamp > 0 else utc_now_iso()
+    except (ValueError, OverflowError, OSError):
+        return utc_now_iso()
 
 
 def enrich(

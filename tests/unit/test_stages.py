@@ -172,3 +172,11 @@ def test_a_batch_that_keeps_raising_is_split_and_only_the_culprit_is_dead_letter
     assert calls == [3, 3, 1, 1, 1]  # two batch attempts, then one by one
     assert out.passed == [{"offset": 0}, {"offset": 2}]
     assert [(d.record.offset, d.reason) for d in out.dead] == [(1, "enrich_failed")]
+
+
+@pytest.mark.parametrize("ts", [9e12, 1e300, float("inf"), -5.0])
+def test_a_message_timestamp_out_of_range_is_not_a_batch_failure(ts):
+    # A producer sets CreateTime and the broker takes any: year 300,000 made validate() raise for
+    # the whole batch (then batch retries, then enrich_failed for this article).
+    [(_, doc)], dead = stages.validate([rec(article(1), ts=ts)], LIMITS)
+    assert dead == [] and doc["pipeline"]["ingested_at"].endswith("Z")
