@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 import threading
 import time
 from collections import defaultdict
@@ -44,7 +43,6 @@ from streams.settings import EnrichSettings, Settings
 log = logging.getLogger(__name__)
 
 SEPARATOR = "\n\n"  # between title and body in the text NER runs over
-_WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")  # letters, inner hyphens/apostrophes
 
 # Translation hook: (article, enriched) -> {lang: {"title", "summary", ...}}; a
 # ``streams.enrich.translate.Translator`` (``Enricher.from_settings`` builds the configured one).
@@ -191,16 +189,14 @@ class Enricher:
         # broker refuses. The total is kept; ids and names come from all mentions, deduplicated.
         entity_count, cap = len(entities), self.settings.max_entities
 
-        # Topics: lowercase words (a regex is ~5x faster than walking spaCy tokens and keeps
-        # hyphenated compounds whole); title words weigh more; each distinct entity signals once.
-        tokens = _WORDS.findall(text.lower())
-        title_tokens = _WORDS.findall(text[:title_len].lower())
+        # Topics: lowercase words (``topics.words``: hyphenated compounds kept whole); title words
+        # weigh more; each distinct entity signals once.
         signals = []
         for key in dict.fromkeys(m.key for m in mentions if m.key):
             entry = self.gazetteer.get(key)
             if entry is not None:
                 signals.append([entry.key, *([entry.id] if entry.id else [])] + [f"tag:{t}" for t in entry.tags])
-        topics = self.topics.score(lang, tokens, title_tokens=title_tokens, entity_signals=signals)
+        topics = self.topics.score_text(lang, text, title=text[:title_len], entity_signals=signals)
 
         result = copy.deepcopy(dict(article))
         result.update(
