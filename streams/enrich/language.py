@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -154,11 +155,16 @@ def memory_window(nextmove: np.ndarray, rowbase: np.ndarray, limit: int = 16) ->
 class FastIdentifier(LanguageIdentifier):
     """py3langid's identifier with the feature walk vectorised (module docstring); the rest is its own."""
 
-    __slots__ = ("_window", "_moves", "_rows", "_outputs")
+    __slots__ = ("_window", "_moves", "_rows", "_outputs", "_table")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._window: int | None = None
+
+    def set_languages(self, langs=None):
+        super().set_languages(langs)
+        if getattr(self, "_window", None) is not None:
+            self._table = np.asarray(self.nb_ptc, dtype=np.float32)
 
     def speed_up(self, window: int | None) -> bool:
         """Use the vectorised walk for an automaton of memory ``window`` (None: keep the loop)."""
@@ -170,6 +176,9 @@ class FastIdentifier(LanguageIdentifier):
             self._moves = np.asarray(self.tk_nextmove, dtype=np.int64)
             self._rows = np.asarray(self._rowbase, dtype=np.int64)
             self._outputs = np.asarray(self.tk_output, dtype=np.int64)
+            self._table = np.asarray(self.nb_ptc, dtype=np.float32)
+            if int(self._outputs.max()) >= len(self.nb_ptc):
+                raise ValueError("feature ids beyond the model's table")
             self._window = window
             same = all(
                 np.array_equal(self._raw_score(data), LanguageIdentifier._raw_score(self, data))
@@ -185,28 +194,36 @@ class FastIdentifier(LanguageIdentifier):
 
     def features(self, data: bytes) -> tuple[np.ndarray, np.ndarray]:
         """(feature ids in order of first occurrence, their counts as float32), as py3langid's walk."""
-        n, window = len(data), self._window
-        octets = np.frombuffer(data, dtype=np.uint8).astype(np.int64)
+        n, window, moves, rows = len(data), self._window, self._moves, self._rows
+        octets = np.frombuffer(data, dtype=np.uint8)
         states = np.zeros(n, dtype=np.int64)
         # Step k moves position i >= lag over byte i - lag (lag = window-1-k): a position near the
         # start stays in the start state until its window reaches byte 0, as in the loop.
         for lag in range(min(window, n) - 1, -1, -1):
-            states[lag:] = self._moves[self._rows[states[lag:]] + octets[: n - lag]]
+            states[lag:] = moves[rows[states[lag:]] + octets[: n - lag]]
         found = self._outputs[states]
         found = found[found >= 0]
-        if not found.size:
-            return found.astype(np.intp), found.astype(np.float32)
-        # np.unique(return_index, return_counts), then back to order of first occurrence: inlined,
-        # because np.unique's generality costs more than the walk on a 1,000-byte text.
-        order = found.argsort(kind="stable")
-        ordered = found[order]
-        new = np.empty(len(ordered), dtype=bool)
-        new[0] = True
-        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-        starts = np.flatnonzero(new)
-        counts = np.diff(np.append(starts, len(ordered)))
-        by_first = order[starts].argsort()
-        return ordered[starts][by_first].astype(np.intp), counts[by_first].astype(np.float32)
+        # Distinct ids in order of first occurrence, and their counts, without sorting: a position
+        # holds its id's first occurrence when it is the least position of that id.
+        first, count = self._scratch()
+        positions = np.arange(len(found))
+        np.minimum.at(first, found, positions)
+        np.add.at(count, found, 1)
+        ids = found[first[found] == positions]
+        counts = count[ids].astype(np.float32)
+        first[ids] = _NEVER
+        count[ids] = 0
+        return ids.astype(np.intp), counts
+
+    def _scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-thread arrays over all feature ids, kept clean between calls."""
+        scratch = getattr(_SCRATCH, "arrays", None)
+        if scratch is None or len(scratch[0]) != len(self.nb_ptc):
+            scratch = _SCRATCH.arrays = (
+                np.full(len(self.nb_ptc), _NEVER, dtype=np.int64),
+                np.zeros(len(self.nb_ptc), dtype=np.int64),
+            )
+        return scratch
 
     def _raw_score(self, text):
         if self._window is None or not isinstance(text, bytes):
@@ -214,9 +231,13 @@ class FastIdentifier(LanguageIdentifier):
         idx, counts = self.features(text)
         if not idx.size:
             return super()._raw_score(b"")  # py3langid's answer for a text without features
-        # py3langid's _sparse_score, on the same arrays in the same order: the same floats.
-        return np.log1p(counts) @ self.nb_ptc[idx] + self.nb_pc
+        # py3langid's _sparse_score, on the same arrays in the same order: the same floats (its
+        # float16 table, widened once to float32 as numpy would for each product).
+        return np.log1p(counts) @ self._table[idx] + self.nb_pc
 
+
+_NEVER = np.iinfo(np.int64).max
+_SCRATCH = threading.local()
 
 # Texts the vectorised walk must score exactly as py3langid does before it is used.
 _SELF_CHECK = (

@@ -220,3 +220,14 @@ def test_a_wrong_window_is_refused(reference):
     ident.set_languages(LANGS)
     assert ident.speed_up(2) is False  # too short a memory: the self-check sees other features
     assert ident.rank(PARAGRAPHS["nl"]) == reference.rank(PARAGRAPHS["nl"])
+
+
+def test_languages_restricted_after_the_speed_up(reference):
+    ident = FastIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.set_languages(LANGS)
+    assert ident.speed_up(_MEMORY_WINDOWS.get(model_digest()))
+    ident.set_languages(["nl", "de"])
+    narrow = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    narrow.set_languages(["nl", "de"])
+    for text in [*PARAGRAPHS.values(), *TITLES.values()]:
+        assert ident.rank(text) == narrow.rank(text)
