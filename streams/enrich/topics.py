@@ -22,9 +22,9 @@ there is no evidence. Up to ``max_topics`` topics at or above ``threshold``, bes
 
 Tokens (``words``): lowercase runs of letters, with inner hyphens and apostrophes kept ("covid-19"
 -> "covid", "rock'n'roll" stays whole). ``score_text`` scores a text directly and gives the same
-result as ``score`` over ``words(text)``, faster: no match can cross whitespace, so the text is split
-on whitespace, equal chunks are counted once, and each distinct chunk's tokens and topic hits are
-remembered per lexicon (news repeats its words: most chunks are known after a few articles).
+result as ``score`` over ``words(text)``, faster: no token can cross whitespace, so the text is split
+on whitespace and each distinct chunk's tokens and topic hits are remembered per lexicon (news
+repeats its words: most chunks are known after a few articles).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,11 +142,13 @@ class Lexicon:
         return result
 
     def chunk(self, chunk: str) -> tuple[int, tuple[tuple[str, int], ...]]:
-        """(tokens in a lowercase whitespace-free chunk, ((code, hits), ...) over those tokens)."""
+        """(tokens in a whitespace-free chunk, ((code, hits), ...) over those tokens), as ``words``
+        sees it: lowercased here (a chunk lowercased alone is the same as within its text)."""
         known = self._chunks.get(chunk)
         if known is not None:
             return known
-        tokens = [chunk] if chunk.isalpha() else WORDS.findall(chunk)
+        lower = chunk.lower()
+        tokens = [lower] if lower.isalpha() else WORDS.findall(lower)
         hits: dict[str, int] = {}
         for token in tokens:
             for code in self.topics_of(token):
@@ -231,12 +233,13 @@ class TopicScorer:
         lexicon = self.lexicon(lang)
         evidence: dict[str, float] = defaultdict(float)
         n = 0
-        chunk = lexicon.chunk
-        for part, times in Counter(text.lower().split()).items():
-            count, hits = chunk(part)
-            n += count * times
+        known, chunk = lexicon._chunks, lexicon.chunk
+        for part in text.split():
+            found = known.get(part)
+            count, hits = chunk(part) if found is None else found
+            n += count
             for code, k in hits:
-                evidence[code] += k * times  # whole numbers: exact in any order, as one by one
+                evidence[code] += k  # whole numbers: exact in any order, as one by one
         return self._finish(lexicon, evidence, n, words(title) if title else (), entity_signals)
 
     def _finish(self, lexicon, evidence, n, title_tokens, entity_signals) -> list[dict]:
