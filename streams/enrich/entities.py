@@ -6,7 +6,11 @@ Pipeline per language (built once, at first use):
    ``models[lang]``, a package name or a path, if installed; else ``fallback_model``, e.g. the
    multilingual ``xx_ent_wiki_sm``, if installed), the first that loads; else
    ``spacy.blank(lang)``, logged once as a warning. Components NER does not need (parser,
-   lemmatizer, tagger, ...) are disabled: they cost most of a trained pipeline's time.
+   lemmatizer, tagger, ...) are not even loaded (``exclude``): they cost most of a trained
+   pipeline's time and memory. A shared embedding component (``tok2vec``, ``transformer``) that
+   no enabled component listens to is then disabled (``unheard_embedders``): in the official
+   small and medium models NER embeds tokens itself, and the shared ``tok2vec`` only fed the
+   parser and the morphologizer.
 2. Tokenizer tuning, so that gazetteer acronyms are tokens of their own:
    - Dutch (like other languages) lists its abbreviations also in upper case ("vs." -> "VS."),
      so a sentence-final "VS." stays one token and the alias "VS" never matches. For every
@@ -184,17 +188,32 @@ def _load_base(lang: str, candidates: Iterable[str]) -> tuple[Language, str | No
     """The first installed candidate that loads, else ``spacy.blank(lang)`` (label None)."""
     for name in candidates:
         try:
-            nlp = spacy.load(name)
+            nlp = spacy.load(name, exclude=sorted(_NOT_FOR_NER))
         except Exception as exc:  # noqa: BLE001 - a broken install must not stop the worker: fall through
             log.warning("spaCy model %r failed to load (%s); trying the next option", name, exc)
             continue
         for pipe in nlp.pipe_names:
             if pipe in _NOT_FOR_NER:
                 nlp.disable_pipe(pipe)
+        for pipe in unheard_embedders(nlp):
+            log.info("%s: %r disabled: no enabled component listens to it", name, pipe)
+            nlp.disable_pipe(pipe)
         # A path-loaded pipeline is named like a package: <lang>_<name>.
         label = name if spacy.util.is_package(name) else f"{nlp.meta['lang']}_{nlp.meta['name']}"
         return nlp, label
     return spacy.blank(lang), None
+
+
+def unheard_embedders(nlp: Language) -> list[str]:
+    """Enabled components that only embed tokens for listeners (``tok2vec``, ``transformer``: they
+    have ``listening_components``) while no other enabled component listens to them."""
+    enabled = set(nlp.pipe_names)
+    out = []
+    for name, proc in nlp.pipeline:
+        listeners = getattr(proc, "listening_components", None)
+        if listeners is not None and not (set(listeners) & (enabled - {name})):
+            out.append(name)
+    return out
 
 
 def tune_tokenizer(nlp: Language, is_alias: Callable[[str], bool]) -> None:
