@@ -454,10 +454,53 @@ def _add_aliases(draft: _Draft, aliases: Mapping | None, where: str, priority: i
 
 
 def _read_yaml(path: Path) -> dict:
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.load(fh, Loader=_YamlLoader) or {}
+    data = _read_generated(path)
+    if data is None:
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=_YamlLoader) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping with territories/entries/exclude")
+    return data
+
+
+def _read_generated(path: Path) -> dict | None:
+    """A file ``gazetteer build`` wrote, read line by line: its YAML header, then one entry per line
+    (``- {...}``, JSON syntax, parsed as JSON; other one-line flow mappings as YAML). None for any
+    other file (read as YAML as a whole): no ``generated: true`` header, or an entry over lines."""
+    with path.open(encoding="utf-8") as fh:
+        head = []
+        for line in fh:
+            if line.startswith("entries:"):
+                if line.strip() != "entries:":
+                    return None
+                break
+            head.append(line)
+            if len(head) > 200:
+                return None
+        else:
+            return None
+        try:
+            data = yaml.load("".join(head), Loader=_YamlLoader)
+        except yaml.YAMLError:
+            return None
+        if not isinstance(data, dict) or data.get("generated") is not True or set(data) & {"entries", "territories"}:
+            return None
+        entries = []
+        for line in fh:
+            if line.startswith("- {"):
+                try:
+                    entry = json.loads(line[2:])
+                except ValueError:
+                    try:
+                        entry = yaml.load(line[2:], Loader=_YamlLoader)
+                    except yaml.YAMLError:
+                        return None
+                if not isinstance(entry, dict):
+                    return None
+                entries.append(entry)
+            elif line.strip() and not line.lstrip().startswith("#"):
+                return None  # something else after the entries: read the file as YAML
+    data["entries"] = entries
     return data
 
 

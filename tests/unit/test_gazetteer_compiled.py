@@ -7,6 +7,7 @@ from collections import defaultdict
 from functools import cache
 
 import pytest
+import yaml
 
 from streams.enrich import gazetteer as gz
 from streams.enrich.gazetteer import (
@@ -168,3 +169,44 @@ def test_an_unreadable_compiled_copy_falls_back_to_the_yaml(tmp_path, damage):
     copy.write_bytes({"garbage": b"not a zip file", "truncated": data[: len(data) // 2], "empty": b""}[damage])
     gaz = load_gazetteer(["nl"], d, territories=False)
     assert gaz.lookup("Alfa", "nl").id == "Q1"
+
+
+# --- generated files read line by line --------------------------------------------------------
+
+GENERATED_HEAD = "# Generated\ngenerated: true\nsource: {wikidata_dump: x.json.gz, languages: [nl, en]}\nentries:\n"
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # JSON lines, as `gazetteer build` writes them (strings that YAML would read otherwise too)
+        [
+            '- {"id": "Q1", "name": "Alpha Person", "type": "PER", "sitelinks": 30, "aliases": {"all": ["Alpha"]}}',
+            '- {"id": "Q2", "name": "Yes", "type": "ORG", "sitelinks": 21, "aliases": {"nl": ["1984", "null", "No"]}}',
+            '- {"id": "Q3", "name": "Zoë \\"Quote\\" Ü", "type": "LOC", "sitelinks": 25}',
+        ],
+        # YAML flow lines, as earlier builds wrote them
+        [
+            "- {id: Q1, name: Alpha Person, type: PER, sitelinks: 30, aliases: {all: [Alpha]}}",
+            "- {id: Q2, name: 'Yes', type: ORG, sitelinks: 21, aliases: {nl: ['1984', 'null', 'No']}}",
+        ],
+        # an entry over several lines: the file is read as YAML
+        ["- id: Q1", "  name: Alpha Person", "  type: PER"],
+        # a trailing summary comment and blank lines
+        ['- {"id": "Q1", "name": "Alpha Person", "type": "PER"}', "", "# read 1 entities, kept 1"],
+    ],
+)
+def test_generated_files_read_as_yaml_reads_them(tmp_path, lines):
+    path = tmp_path / "wikidata.yaml"
+    path.write_text(GENERATED_HEAD + "\n".join(lines) + "\n", encoding="utf-8")
+    assert gz._read_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_only_generated_files_take_the_short_way(tmp_path):
+    curated = tmp_path / "a.yaml"
+    curated.write_text('entries:\n- {"id": "Q1", "name": "A", "type": "PER"}\n', encoding="utf-8")
+    assert gz._read_generated(curated) is None
+    inline = tmp_path / "b.yaml"
+    inline.write_text('generated: true\nentries: [{"id": "Q1", "name": "A", "type": "PER"}]\n', encoding="utf-8")
+    assert gz._read_generated(inline) is None
+    assert gz._read_yaml(inline)["entries"] == [{"id": "Q1", "name": "A", "type": "PER"}]
