@@ -185,28 +185,53 @@ class GazetteerMatcher:
         tokenizer = nlp.tokenizer
         table = np.frombuffer(self.table, dtype=np.int32)
         present = np.flatnonzero(table >= 0)
-        # Words the tokenizer might split, and forms with such a word or a multi-word special case.
-        whole = _whole(tokenizer)
-        split = np.array([not whole(w) for w in index.words] or [False], dtype=bool)
         starts = np.array(index.first_word[: len(table) + 1], dtype=np.int64)
         word_of = np.array(index.word_of[: starts[-1]], dtype=np.int64)
+        # The words of this language's forms that the tokenizer might split (each word once), then
+        # the forms with such a word.
+        used = np.zeros(len(index.words), dtype=bool)
+        lengths = np.diff(starts)
+        in_table = np.zeros(len(table), dtype=bool)
+        in_table[present] = True
+        used[word_of[np.repeat(in_table, lengths)]] = True
+        whole = _whole(tokenizer)
+        split = np.zeros(len(index.words) + 1, dtype=bool)
+        words = index.words
+        for wid in np.flatnonzero(used).tolist():
+            split[wid] = not whole(words[wid])
         suspect = np.zeros(len(table), dtype=bool)
         if len(word_of):  # per surface: does any of its words split?
             suspect[:] = np.logical_or.reduceat(split[word_of], starts[:-1])
+        suspect &= in_table
+        # A form is tokenised whitespace chunk by whitespace chunk, except where a special case with
+        # a space in it ("EE. UU." in Spanish) spans chunks: such forms are tokenised whole.
         spaced = [k for k in (tokenizer.rules or {}) if " " in k and k.strip()]
-        if spaced:
-            pattern = re.compile("|".join(re.escape(k) for k in sorted(spaced, key=len, reverse=True)))
-            surfaces = gaz.surface_list
-            for sid in present.tolist():
-                if " " in surfaces[sid] and pattern.search(surfaces[sid]):
-                    suspect[sid] = True
-        for sid in present[suspect[present]].tolist():
-            surface = gaz.surface_list[sid]
-            tokens = tuple(t.orth for t in tokenizer(surface))
-            if tokens != tuple(get_string_id(index.words[w]) for w in index.words_of(sid)):
+        across = re.compile("|".join(re.escape(k) for k in sorted(spaced, key=len, reverse=True))) if spaced else None
+        surfaces = gaz.surface_list
+        tokens_of_word: dict[int, tuple[int, ...]] = {}
+        for sid in np.flatnonzero(suspect).tolist():
+            wids = index.words_of(sid)
+            if across is not None and len(wids) > 1 and across.search(surfaces[sid]):
+                tokens = tuple(t.orth for t in tokenizer(surfaces[sid]))
+            else:
+                tokens = ()
+                for wid in wids:
+                    found = tokens_of_word.get(wid)
+                    if found is None:
+                        found = tokens_of_word[wid] = tuple(t.orth for t in tokenizer(words[wid]))
+                    tokens += found
+            if tokens != tuple(get_string_id(words[w]) for w in wids):
                 self.apart.add(sid)
                 if tokens:
                     index.put(tokens, sid, self.tag)
+        if across is not None:
+            for sid in present.tolist():  # forms of whole words that a spaced special case still spans
+                if not suspect[sid] and " " in surfaces[sid] and across.search(surfaces[sid]):
+                    tokens = tuple(t.orth for t in tokenizer(surfaces[sid]))
+                    if tokens != tuple(get_string_id(words[w]) for w in index.words_of(sid)):
+                        self.apart.add(sid)
+                        if tokens:
+                            index.put(tokens, sid, self.tag)
         self.ready = True
         return self
 

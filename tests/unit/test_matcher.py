@@ -143,6 +143,40 @@ def test_forms_the_tokenizer_splits_are_matched_with_its_tokens(tmp_path):
         assert got == [want] and raw_matches(pipe.nlp(text)) == raw_matches(reference(text)), (lang, got)
 
 
+TRICKY = [
+    "Groot-Amsterdam", "J. Smith", "L'Oréal Paris", "St. Louis Blues", "AT&T Inc.", "Procter & Gamble",
+    "U.S. Steel", "E.ON", "3M", "Yahoo!", "Coca-Cola", "McDonald's", "Ben & Jerry's", "Saint-Étienne",
+    "Baden-Württemberg", "Los EE. UU. Unidos", "EE. UU.", "Dr. No", "Apple Inc.", "A.B.C. Holding",
+    "Marks & Spencer plc", "d'Alembert", "O'Neill", "Al-Qaida", "H&M", "C&A", "Ph.D. Group", "N.V. Nederlandsche",
+    "Sint-Maarten", "NAVO-lid Noorwegen", "Putin's Party", "Cannot Stop Records", "Vol. 2 Records",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", [*LANGS, XX])
+def test_every_form_matches_its_own_tokens(lang, tmp_path):
+    """Each form, tokenised as the pipeline tokenises text, is matched over its whole length and
+    linked to its own entry (unless another form has the very same tokens)."""
+    (tmp_path / "a.yaml").write_text(
+        "entries:\n"
+        + "".join(f"  - {{id: Q{i + 1}, name: {json.dumps(f)}, type: ORG}}\n" for i, f in enumerate(TRICKY)),
+        encoding="utf-8",
+    )
+    for gaz in (gazetteer(), load_gazetteer(LANGS, tmp_path, territories=False)):
+        pipe = build_pipeline(lang, gaz, spans=False)
+        nlp = pipe.nlp
+        forms = gaz.surfaces(lang)
+        docs = {form: nlp.make_doc(form) for form in forms}
+        by_tokens: dict[tuple, set] = {}
+        for form, doc in docs.items():
+            by_tokens.setdefault(tuple(t.text for t in doc), set()).add(forms[form])
+        for form, doc in docs.items():
+            nlp.get_pipe(RULER_NAME)(doc)
+            whole = [m for m in doc.user_data[MATCHES_KEY] if (m.start, m.end) == (0, len(form))]
+            assert len(whole) == 1, (lang, form)
+            keys = by_tokens[tuple(t.text for t in doc)]
+            assert whole[0].key == forms[form] or len(keys) > 1, (lang, form, whole[0].key)
+
+
 def test_two_entries_on_the_same_tokens_keep_the_rulers_choice(tmp_path):
     # "Putin's" and "Putin 's" are the same tokens: the ruler made two spans, the merge kept the first.
     (tmp_path / "a.yaml").write_text(
