@@ -35,6 +35,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 
 import yaml
@@ -87,7 +89,7 @@ class Lexicon:
     prefixes: dict[str, frozenset[str]] = field(default_factory=dict)
     exact: dict[str, frozenset[str]] = field(default_factory=dict)
     _cache: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
-    _chunks: dict[str, tuple[int, tuple[tuple[str, int], ...]]] = field(default_factory=dict, repr=False)
+    _chunks: dict[str, tuple[int, tuple[tuple[str, int], ...]] | int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._lengths = sorted({len(p) for p in self.prefixes})
@@ -144,20 +146,27 @@ class Lexicon:
     def chunk(self, chunk: str) -> tuple[int, tuple[tuple[str, int], ...]]:
         """(tokens in a whitespace-free chunk, ((code, hits), ...) over those tokens), as ``words``
         sees it: lowercased here (a chunk lowercased alone is the same as within its text)."""
-        known = self._chunks.get(chunk)
-        if known is not None:
-            return known
         lower = chunk.lower()
         tokens = [lower] if lower.isalpha() else WORDS.findall(lower)
         hits: dict[str, int] = {}
         for token in tokens:
             for code in self.topics_of(token):
                 hits[code] = hits.get(code, 0) + 1
-        result = (len(tokens), tuple(hits.items()))
+        return len(tokens), tuple(hits.items())
+
+    def remember(self, chunk: str) -> tuple[int, tuple[tuple[str, int], ...]] | int:
+        """What ``score_text`` keeps of a chunk: 0 for the usual one token without a topic, else
+        (tokens - 1, hits)."""
+        count, hits = self.chunk(chunk)
+        result = 0 if count == 1 and not hits else (count - 1, hits)
         if len(self._chunks) >= _MAX_CACHE:
             self._chunks.clear()
         self._chunks[chunk] = result
         return result
+
+
+_UNSEEN = (None,)  # truthy: a chunk not seen yet
+_SECOND = itemgetter(1)
 
 
 class TopicScorer:
@@ -232,15 +241,30 @@ class TopicScorer:
         """``score(lang, words(text), title_tokens=words(title), ...)``, the same floats, faster."""
         lexicon = self.lexicon(lang)
         evidence: dict[str, float] = defaultdict(float)
-        n = 0
-        known, chunk = lexicon._chunks, lexicon.chunk
-        for part in text.split():
-            found = known.get(part)
-            count, hits = chunk(part) if found is None else found
-            n += count
+        parts = text.split()
+        n = len(parts)
+        for more, hits in self._chunks(lexicon, parts):
+            n += more
             for code, k in hits:
                 evidence[code] += k  # whole numbers: exact in any order, as one by one
-        return self._finish(lexicon, evidence, n, words(title) if title else (), entity_signals)
+        if title and self.title_weight != 1.0:
+            extra = self.title_weight - 1.0
+            for _, hits in self._chunks(lexicon, title.split()):
+                for code, k in hits:
+                    for _ in range(k):  # one by one, as ``score`` adds them
+                        evidence[code] += extra
+        return self._finish(lexicon, evidence, n, (), entity_signals)
+
+    @staticmethod
+    def _chunks(lexicon: Lexicon, parts: list[str]) -> Iterable[tuple[int, tuple[tuple[str, int], ...]]]:
+        """(tokens - 1, hits) of the chunks that have more than one plain token: most chunks are one
+        token without a topic, remembered as 0 and dropped by ``filter`` without a turn of a loop."""
+        for part, seen in filter(_SECOND, zip(parts, map(lexicon._chunks.get, parts, repeat(_UNSEEN)), strict=True)):
+            if seen is _UNSEEN:
+                seen = lexicon.remember(part)
+                if not seen:
+                    continue
+            yield seen
 
     def _finish(self, lexicon, evidence, n, title_tokens, entity_signals) -> list[dict]:
         if self.title_weight != 1.0:
