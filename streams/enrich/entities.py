@@ -161,6 +161,9 @@ class EntityPipeline:
         """Merged, linked mentions of ``doc`` (``text`` = ``doc.text``, if the caller has it)."""
         text = doc.text if text is None else text  # Doc.text re-joins all tokens: once per doc
         matched = doc.user_data.get(MATCHES_KEY)  # the matcher's, as Mentions
+        ents = doc.ents
+        if matched is not None and not ents:
+            return merge_mentions(matched)  # gazetteer mentions only: all linked already
         if matched is not None:
             found = list(matched)
         else:  # a doc annotated otherwise
@@ -168,7 +171,7 @@ class EntityPipeline:
                 Mention(span.start_char, span.end_char, span.label_, "gazetteer", span.id_)
                 for span in doc.spans.get(SPANS_KEY, ())
             ]
-        for ent in doc.ents:
+        for ent in ents:
             label = normalise_label(ent.label_)
             if label is None or not any(ch.isalnum() for ch in ent.text):
                 continue
