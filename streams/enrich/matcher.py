@@ -41,6 +41,7 @@ import re
 import threading
 import weakref
 from array import array
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -142,7 +143,7 @@ def surface_index(gaz: Gazetteer) -> SurfaceIndex:
     return index
 
 
-def _whole(tokenizer) -> callable:
+def _whole(tokenizer) -> Callable[[str], bool]:
     """word -> True when ``tokenizer`` surely keeps it as one token (no special case, affix, infix).
 
     Mirrors spaCy's tokenizer on a whitespace-free string: a special case applies, or prefixes and
@@ -209,6 +210,7 @@ class GazetteerMatcher:
         across = re.compile("|".join(re.escape(k) for k in sorted(spaced, key=len, reverse=True))) if spaced else None
         surfaces = gaz.surface_list
         tokens_of_word: dict[int, tuple[int, ...]] = {}
+        own: list[tuple[tuple[int, ...], int]] = []  # (tokens, surface) where they are not its words
         for sid in np.flatnonzero(suspect).tolist():
             wids = index.words_of(sid)
             if across is not None and len(wids) > 1 and across.search(surfaces[sid]):
@@ -221,17 +223,18 @@ class GazetteerMatcher:
                         found = tokens_of_word[wid] = tuple(t.orth for t in tokenizer(words[wid]))
                     tokens += found
             if tokens != tuple(get_string_id(words[w]) for w in wids):
-                self.apart.add(sid)
-                if tokens:
-                    index.put(tokens, sid, self.tag)
+                own.append((tokens, sid))
         if across is not None:
             for sid in present.tolist():  # forms of whole words that a spaced special case still spans
                 if not suspect[sid] and " " in surfaces[sid] and across.search(surfaces[sid]):
                     tokens = tuple(t.orth for t in tokenizer(surfaces[sid]))
                     if tokens != tuple(get_string_id(words[w]) for w in index.words_of(sid)):
-                        self.apart.add(sid)
-                        if tokens:
-                            index.put(tokens, sid, self.tag)
+                        own.append((tokens, sid))
+        with index._lock:
+            for tokens, sid in own:
+                self.apart.add(sid)
+                if tokens:
+                    index.put(tokens, sid, self.tag)
         self.ready = True
         return self
 
