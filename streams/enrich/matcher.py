@@ -48,7 +48,9 @@ import numpy as np
 from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.strings import get_string_id
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
+from spacy.vocab import Vocab
 
 from streams.enrich.gazetteer import Gazetteer
 
@@ -165,6 +167,25 @@ def _whole(tokenizer) -> Callable[[str], bool]:
     return whole
 
 
+def _scratch(tokenizer: Tokenizer) -> Tokenizer:
+    """The same tokenizer over a vocabulary of its own, to tokenise surface forms with.
+
+    Tokenising forms with the pipeline's own tokenizer would add their words to its vocabulary;
+    past 10,000 lexemes spaCy stops adding words (they stay out of vocabulary) and the tokenizer
+    stops caching the chunks that contain them: a large gazetteer would then slow down every
+    document. Token ids (ORTH) are string hashes, the same whatever the vocabulary."""
+    return Tokenizer(
+        Vocab(strings=[]),
+        rules=tokenizer.rules,
+        prefix_search=tokenizer.prefix_search,
+        suffix_search=tokenizer.suffix_search,
+        infix_finditer=tokenizer.infix_finditer,
+        token_match=tokenizer.token_match,
+        url_match=tokenizer.url_match,
+        faster_heuristics=tokenizer.faster_heuristics,
+    )
+
+
 class GazetteerMatcher:
     """The pipeline component (``FACTORY``): gazetteer matches of one language (module docstring)."""
 
@@ -183,7 +204,7 @@ class GazetteerMatcher:
         self.types = [entry.type for entry in gaz.entry_list]
         strings = nlp.vocab.strings
         self._order = lambda e: (strings[self.types[e]], strings[gaz.keys[e]])  # spaCy's span order
-        tokenizer = nlp.tokenizer
+        tokenizer = _scratch(nlp.tokenizer)
         table = np.frombuffer(self.table, dtype=np.int32)
         present = np.flatnonzero(table >= 0)
         starts = np.array(index.first_word[: len(table) + 1], dtype=np.int64)

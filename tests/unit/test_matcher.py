@@ -177,6 +177,21 @@ def test_every_form_matches_its_own_tokens(lang, tmp_path):
             assert whole[0].key == forms[form] or len(keys) > 1, (lang, form, whole[0].key)
 
 
+def test_forms_do_not_fill_the_pipelines_vocabulary(tmp_path):
+    """Past 10,000 lexemes spaCy keeps new words out of the vocabulary and its tokenizer stops
+    caching them: the forms' words must not take those places from the words of the news."""
+    names = [f"({chr(65 + i % 26)}{i:05d}stad)" for i in range(3000)]  # split by the tokenizer
+    (tmp_path / "a.yaml").write_text(
+        "entries:\n" + "".join(f"  - {{id: Q{i + 1}, name: '{n}', type: LOC}}\n" for i, n in enumerate(names)),
+        encoding="utf-8",
+    )
+    gaz = load_gazetteer(["nl"], tmp_path, territories=False)
+    pipe = build_pipeline("nl", gaz, spans=False)
+    assert len(pipe.nlp.vocab) <= len(spacy.blank("nl").vocab) + 10
+    text = f"De gemeente {names[7]} en {names[2999]} werken samen."
+    assert [text[m.start : m.end] for m in pipe.mentions(pipe.nlp(text), text)] == [names[7], names[2999]]
+
+
 def test_two_entries_on_the_same_tokens_keep_the_rulers_choice(tmp_path):
     # "Putin's" and "Putin 's" are the same tokens: the ruler made two spans, the merge kept the first.
     (tmp_path / "a.yaml").write_text(
