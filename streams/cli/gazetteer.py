@@ -48,11 +48,20 @@ def gazetteer_build(
     progress_every: Annotated[
         int, typer.Option("--progress-every", min=1, help="Without a terminal: a progress line every N entities.")
     ] = 1_000_000,
+    compile_: Annotated[
+        bool,
+        typer.Option(
+            "--compile/--no-compile",
+            help="Then compile the output's directory for the worker's languages (enrich.languages).",
+        ),
+    ] = True,
 ) -> None:
     """Keep humans, organisations and places from a Wikidata dump, with their names per language.
 
     The dump is streamed (never held in memory). A full dump takes hours; for speed, decompress in
     parallel and pipe: `pigz -dc latest-all.json.gz | newsstreams gazetteer build --wikidata-dump -`.
+    The output's directory is then compiled (see `newsstreams gazetteer compile`), so that the worker
+    starts without parsing the YAML.
     """
     from streams.enrich.wikidata import build_gazetteer, parse_classes
 
@@ -82,6 +91,45 @@ def gazetteer_build(
     say(console, ("wrote ", ""), (str(target), "bold"), f": {stats.summary()}")
     if stats.malformed:
         say(err, ("warning: ", "yellow"), f"{stats.malformed:,} malformed line(s) skipped")
+    if compile_:
+        _compile(target.parent, list(get_settings().enrich.languages))
+
+
+def _compile(directory: Path, langs: list[str]) -> None:
+    import time
+
+    from streams.enrich.gazetteer import load_gazetteer
+
+    started = time.perf_counter()
+    try:
+        gaz = load_gazetteer(langs, directory, compiled=True)
+    except (OSError, ValueError) as exc:
+        fail(f"{directory}: {exc}")
+    sizes = ", ".join(f"{lang} {gaz.size(lang):,}" for lang in langs)
+    say(
+        console,
+        ("compiled ", ""),
+        (str(directory), "bold"),
+        f": {len(gaz):,} entries; surface forms {sizes}; {time.perf_counter() - started:.1f}s",
+    )
+
+
+@gazetteer_app.command("compile")
+def gazetteer_compile(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Gazetteer directory [default: enrich.gazetteer_dir].")
+    ] = None,
+    languages: Annotated[
+        str | None, typer.Option("--languages", help="Comma-separated languages [default: enrich.languages].")
+    ] = None,
+) -> None:
+    """Compile the gazetteer (CLDR names + every YAML file) into the form the worker loads at start.
+
+    The compiled copy lives in DIR/.compiled/, named after its inputs (files, languages, Babel), so a
+    changed file is never served stale: it is then read from YAML again. Large directories (a
+    Wikidata build) are compiled on first load anyway; this does it ahead of time, e.g. in an image.
+    """
+    _compile(directory or get_settings().enrich.gazetteer_dir, _languages(languages))
 
 
 def _build_progress(every_without_terminal: int) -> tuple[Any, Callable[[Any], None], int]:
@@ -141,7 +189,7 @@ def gazetteer_stats(
     for entry in gaz.entries.values():
         types[entry.type] += 1
         linked[entry.type] += entry.id is not None
-    forms = {lang: len(gaz.surfaces(lang)) for lang in langs}
+    forms = {lang: gaz.size(lang) for lang in langs}
     if as_json:
         print_json(
             {

@@ -6,7 +6,11 @@ Pipeline per language (built once, at first use):
    ``models[lang]``, a package name or a path, if installed; else ``fallback_model``, e.g. the
    multilingual ``xx_ent_wiki_sm``, if installed), the first that loads; else
    ``spacy.blank(lang)``, logged once as a warning. Components NER does not need (parser,
-   lemmatizer, tagger, ...) are disabled: they cost most of a trained pipeline's time.
+   lemmatizer, tagger, ...) are not even loaded (``exclude``): they cost most of a trained
+   pipeline's time and memory. A shared embedding component (``tok2vec``, ``transformer``) that
+   no enabled component listens to is then disabled (``unheard_embedders``): in the official
+   small and medium models NER embeds tokens itself, and the shared ``tok2vec`` only fed the
+   parser and the morphologizer.
 2. Tokenizer tuning, so that gazetteer acronyms are tokens of their own:
    - Dutch (like other languages) lists its abbreviations also in upper case ("vs." -> "VS."),
      so a sentence-final "VS." stays one token and the alias "VS" never matches. For every
@@ -15,9 +19,10 @@ Pipeline per language (built once, at first use):
      entity span is exactly "VS" (a regex token pattern would have swallowed the period).
    - A hyphen after an all-caps word is split off ("NAVO-lid", "NATO-Staaten", "EU-landen"), so
      the acronym matches; Dutch and German otherwise keep such compounds as one token.
-3. A ``span_ruler`` (spaCy's successor of the EntityRuler: same patterns, same phrase matcher)
-   runs FIRST and writes gazetteer matches to ``doc.spans["gazetteer"]`` instead of ``doc.ents``:
-   the model's NER is then neither constrained by the matches nor overwriting them, and both sets
+3. The gazetteer matcher (``streams.enrich.matcher``: the semantics of spaCy's ``span_ruler`` with
+   one phrase pattern per alias, at a cost that does not grow with the number of aliases) runs
+   FIRST and writes gazetteer matches to ``doc.spans["gazetteer"]`` instead of ``doc.ents``: the
+   model's NER is then neither constrained by the matches nor overwriting them, and both sets
    reach ``merge_mentions`` intact. Matching is on ORTH (case-sensitive): the alias "VS" does not
    match "vs", and both "NATO" and "Nato" are listed where both are used.
 
@@ -33,8 +38,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
 import spacy
 from spacy.lang.char_classes import ALPHA, ALPHA_UPPER
@@ -42,12 +48,13 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from streams.enrich.gazetteer import XX, Gazetteer
+from streams.enrich.matcher import FACTORY, MATCHES_KEY, SPANS_KEY, GazetteerMatcher, Mention
 from streams.enrich.models import ModelChoice, choose_model
 
 log = logging.getLogger(__name__)
 
-SPANS_KEY = "gazetteer"
 RULER_NAME = "gazetteer"
+__all__ = ["SPANS_KEY", "Mention", "EntityPipeline", "build_pipeline", "merge_mentions", "normalise_label"]
 
 # Model label -> our label; None = not an entity for us (numbers, dates).
 LABELS: dict[str, str | None] = {
@@ -106,29 +113,35 @@ def normalise_label(label: str) -> str | None:
     return LABELS.get(label.upper(), "MISC")
 
 
-@dataclass(frozen=True, slots=True)
-class Mention:
-    start: int  # character offsets in the text the pipeline ran over
-    end: int
-    label: str
-    source: str  # "model" | "gazetteer"
-    key: str | None = None  # gazetteer entry key when linked
-
-
 def merge_mentions(mentions: Iterable[Mention]) -> list[Mention]:
     """Non-overlapping mentions in text order: longer spans first, gazetteer first on ties."""
-    ranked = sorted(mentions, key=lambda m: (-(m.end - m.start), m.source != "gazetteer", m.start))
-    if not ranked:
-        return []
+    ordered = sorted(mentions, key=_START_END)
+    last_end = -1
+    for m in ordered:
+        if m.end <= m.start or m.start < last_end:
+            break
+        last_end = m.end
+    else:  # nothing overlaps, nothing is empty: every mention stays (the general rule's result)
+        return ordered
+    ranked = sorted(ordered, key=_rank)
     taken = bytearray(max(m.end for m in ranked))
     chosen = []
     for m in ranked:
-        if m.end <= m.start or any(taken[m.start : m.end]):
+        start, end = m.start, m.end
+        if end <= start or taken.find(1, start, end) >= 0:
             continue
-        taken[m.start : m.end] = b"\x01" * (m.end - m.start)
+        taken[start:end] = b"\x01" * (end - start)
         chosen.append(m)
-    chosen.sort(key=lambda m: m.start)
+    chosen.sort(key=_START)
     return chosen
+
+
+_START_END = itemgetter(0, 1)
+_START = itemgetter(0)
+
+
+def _rank(m: Mention) -> tuple[int, bool, int]:
+    return (m.start - m.end, m.source != "gazetteer", m.start)
 
 
 def _compatible(model_label: str, entry_type: str) -> bool:
@@ -147,16 +160,23 @@ class EntityPipeline:
     def mentions(self, doc: Doc, text: str | None = None) -> list[Mention]:
         """Merged, linked mentions of ``doc`` (``text`` = ``doc.text``, if the caller has it)."""
         text = doc.text if text is None else text  # Doc.text re-joins all tokens: once per doc
-        found = [
-            Mention(span.start_char, span.end_char, span.label_, "gazetteer", span.id_)
-            for span in doc.spans.get(SPANS_KEY, ())
-        ]
-        for ent in doc.ents:
+        matched = doc.user_data.get(MATCHES_KEY)  # the matcher's, as Mentions
+        ents = doc.ents
+        if matched is not None and not ents:
+            return merge_mentions(matched)  # gazetteer mentions only: all linked already
+        if matched is not None:
+            found = list(matched)
+        else:  # a doc annotated otherwise
+            found = [
+                Mention(span.start_char, span.end_char, span.label_, "gazetteer", span.id_)
+                for span in doc.spans.get(SPANS_KEY, ())
+            ]
+        for ent in ents:
             label = normalise_label(ent.label_)
             if label is None or not any(ch.isalnum() for ch in ent.text):
                 continue
             found.append(Mention(ent.start_char, ent.end_char, label, "model"))
-        return [self._link(m, text) for m in merge_mentions(found)]
+        return [m if m.key is not None else self._link(m, text) for m in merge_mentions(found)]
 
     def _link(self, m: Mention, text: str) -> Mention:
         if m.key is not None:
@@ -171,28 +191,44 @@ def _load_base(lang: str, candidates: Iterable[str]) -> tuple[Language, str | No
     """The first installed candidate that loads, else ``spacy.blank(lang)`` (label None)."""
     for name in candidates:
         try:
-            nlp = spacy.load(name)
+            nlp = spacy.load(name, exclude=sorted(_NOT_FOR_NER))
         except Exception as exc:  # noqa: BLE001 - a broken install must not stop the worker: fall through
             log.warning("spaCy model %r failed to load (%s); trying the next option", name, exc)
             continue
         for pipe in nlp.pipe_names:
             if pipe in _NOT_FOR_NER:
                 nlp.disable_pipe(pipe)
+        for pipe in unheard_embedders(nlp):
+            log.info("%s: %r disabled: no enabled component listens to it", name, pipe)
+            nlp.disable_pipe(pipe)
         # A path-loaded pipeline is named like a package: <lang>_<name>.
         label = name if spacy.util.is_package(name) else f"{nlp.meta['lang']}_{nlp.meta['name']}"
         return nlp, label
     return spacy.blank(lang), None
 
 
-def tune_tokenizer(nlp: Language, aliases: Iterable[str]) -> None:
+def unheard_embedders(nlp: Language) -> list[str]:
+    """Enabled components that only embed tokens for listeners (``tok2vec``, ``transformer``: they
+    have ``listening_components``) while no other enabled component listens to them."""
+    enabled = set(nlp.pipe_names)
+    out = []
+    for name, proc in nlp.pipeline:
+        listeners = getattr(proc, "listening_components", None)
+        if listeners is not None and not (set(listeners) & (enabled - {name})):
+            out.append(name)
+    return out
+
+
+def tune_tokenizer(nlp: Language, is_alias: Callable[[str], bool]) -> None:
     """Make all-caps aliases separate tokens (see module docstring)."""
     tokenizer = nlp.tokenizer
     rules = tokenizer.rules or {}
-    for alias in aliases:
+    # From the special cases (thousands), not the aliases (up to millions): "<ALIAS>." -> is ALIAS one?
+    for special in [k for k in rules if k.endswith(".")]:
+        alias = special[:-1]
         if " " in alias or len(alias) < 2 or not alias.isupper() or not alias.isalpha():
             continue
-        special = alias + "."
-        if special in rules:
+        if is_alias(alias):
             tokenizer.add_special_case(special, [{"ORTH": alias}, {"ORTH": "."}])
     old = tokenizer.infix_finditer
     pattern = _ACRONYM_HYPHEN if old is None else f"{old.__self__.pattern}|{_ACRONYM_HYPHEN}"
@@ -206,11 +242,14 @@ def build_pipeline(
     model: str | None = None,
     fallback_model: str | None = None,
     choice: ModelChoice | None = None,
+    spans: bool = True,
 ) -> EntityPipeline:
     """One pipeline for ``lang`` (``xx`` for undetermined text): base model + gazetteer ruler.
 
     The base is ``choice`` (``streams.enrich.models.model_for``), else the choice for ``model`` and
     ``fallback_model``. A language spaCy lacks is served by the ``xx`` pipeline: a ValueError here.
+    ``spans``: also write the gazetteer matches to ``doc.spans["gazetteer"]`` (``mentions`` reads
+    them from ``doc.user_data``; the Enricher leaves spans out).
     """
     choice = choice or choose_model(lang, model=model, fallback_model=fallback_model)
     if choice.served_by != lang:
@@ -224,18 +263,12 @@ def build_pipeline(
             list(choice.options) or "none",
             lang,
         )
-    surfaces = gazetteer.surfaces(lang)
-    tune_tokenizer(nlp, surfaces)
-    ruler = nlp.add_pipe(
-        "span_ruler",
-        name=RULER_NAME,
-        first=True,  # before the model: patterns are tokenised by the tokenizer alone (fast)
-        config={"spans_key": SPANS_KEY, "phrase_matcher_attr": "ORTH", "validate": False},
-    )
-    ruler.add_patterns(gazetteer.patterns(lang))
+    tune_tokenizer(nlp, lambda alias: gazetteer.lookup(alias, lang) is not None)
+    matcher: GazetteerMatcher = nlp.add_pipe(FACTORY, name=RULER_NAME, first=True, config={"spans": spans})
+    matcher.configure(nlp, gazetteer, lang)  # after the tokenizer is tuned: forms are tokenised by it
     # The raw-article limits allow ~1M characters of body + title; spaCy's default cap is 1M.
     nlp.max_length = max(nlp.max_length, 2_100_000)
-    ner_model = f"{base or 'blank'}+gazetteer" if surfaces else (base or "blank")
+    ner_model = f"{base or 'blank'}+gazetteer" if gazetteer.size(lang) else (base or "blank")
     return EntityPipeline(lang=lang, nlp=nlp, ner_model=ner_model, gazetteer=gazetteer)
 
 

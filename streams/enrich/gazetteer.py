@@ -42,13 +42,22 @@ Demonyms and adjectives ("Russische", "French") are deliberately absent: they ar
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import re
+import threading
+import time
+import zipfile
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import yaml
 
 log = logging.getLogger(__name__)
@@ -74,7 +83,7 @@ except AttributeError:  # pragma: no cover
     _YamlLoader = yaml.SafeLoader
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     key: str
     id: str | None
@@ -100,27 +109,102 @@ class _Draft:
             current = self.aliases[lang].get(surface, 0)
             self.aliases[lang][surface] = max(current, priority)
 
-    def freeze(self) -> Entry:
-        return Entry(
-            key=self.key,
-            id=self.id,
-            name=self.name,
-            type=self.type,
-            aliases={lang: tuple(forms) for lang, forms in self.aliases.items() if forms},
-            tags=tuple(dict.fromkeys(self.tags)),
-        )
+
+class _Aliases(Mapping):
+    """``Entry.aliases`` read from the gazetteer's alias records when asked (not held per entry)."""
+
+    __slots__ = ("_gaz", "_index")
+
+    def __init__(self, gaz: Gazetteer, index: int):
+        self._gaz, self._index = gaz, index
+
+    def _dict(self) -> dict[str, tuple[str, ...]]:
+        return self._gaz._aliases_of(self._index)
+
+    def __getitem__(self, lang: str) -> tuple[str, ...]:
+        return self._dict()[lang]
+
+    def __iter__(self):
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
+
+    def __repr__(self) -> str:
+        return repr(self._dict())
 
 
 class Gazetteer:
-    """Entries plus, per language, the unambiguous surface-form -> key table."""
+    """Entries plus, per language, the unambiguous surface-form -> entry table.
+
+    Held as arrays, so that a Wikidata-size gazetteer (a million aliases) stays compact and loads
+    from a compiled file (``compile_path``) without YAML:
+
+    - entries in order (``keys``), their type and weight (sitelinks);
+    - every surface form once (``surface_list``; an id is its index), genitive variants included;
+    - alias records ``(entry, language, surface, priority)``, grouped by entry: the sources;
+    - per language, once resolved: an ``array('i')`` from surface id to entry index (-1: none).
+
+    Resolution (``table``) follows the rules of the module docstring; it is vectorised, and its
+    result does not depend on the order of entries or aliases.
+    """
 
     def __init__(self, drafts: Iterable[_Draft], exclude: Mapping[str, Iterable[str]] | None = None):
         drafts = list(drafts)
-        self.entries: dict[str, Entry] = {d.key: d.freeze() for d in drafts}
-        self._priorities = {d.key: d.aliases for d in drafts}
-        self._weights = {d.key: d.weight for d in drafts}
-        self._exclude = {lang: set(forms) for lang, forms in (exclude or {}).items()}
-        self._tables: dict[str, dict[str, str]] = {}
+        parts = _Parts(exclude={lang: sorted(set(forms)) for lang, forms in (exclude or {}).items()})
+        surface_ids: dict[str, int] = {}
+        lang_ids: dict[str, int] = {}
+        for index, d in enumerate(drafts):
+            parts.keys.append(d.key)
+            parts.ids.append(d.id)
+            parts.names.append(d.name)
+            parts.types.append(d.type)
+            parts.weights.append(d.weight)
+            parts.tags.append(tuple(dict.fromkeys(d.tags)))
+            for lang, forms in d.aliases.items():
+                lang_id = lang_ids.setdefault(lang, len(lang_ids))
+                for surface, priority in forms.items():
+                    sid = surface_ids.setdefault(surface, len(surface_ids))
+                    parts.records.append((index, lang_id, sid, priority))
+        parts.alias_langs = list(lang_ids)
+        parts.surfaces = list(surface_ids)
+        self._init(parts, surface_ids)
+
+    @classmethod
+    def _from_parts(cls, parts: _Parts) -> Gazetteer:
+        gaz = cls.__new__(cls)
+        gaz._init(parts, None)
+        return gaz
+
+    def _init(self, parts: _Parts, surface_ids: dict[str, int] | None) -> None:
+        self.keys: list[str] = parts.keys
+        self._types = parts.types
+        self._weights = np.asarray(parts.weights, dtype=np.int64)
+        self.surface_list: list[str] = parts.surfaces
+        self._surface_ids = surface_ids if surface_ids is not None else {s: i for i, s in enumerate(parts.surfaces)}
+        records = np.asarray(parts.records, dtype=np.int64).reshape(-1, 4)
+        self._rec_entry = records[:, 0].astype(np.int32)
+        self._rec_lang = records[:, 1].astype(np.int16)
+        self._rec_sid = records[:, 2].astype(np.int32)
+        self._rec_prio = records[:, 3].astype(np.int8)
+        self._rec_start = np.searchsorted(self._rec_entry, np.arange(len(self.keys) + 1)).astype(np.int64)
+        self.alias_langs: list[str] = parts.alias_langs
+        self._exclude = {lang: set(forms) for lang, forms in parts.exclude.items()}
+        self._tables: dict[str, array] = dict(parts.tables)
+        self._genitive_of: np.ndarray | None = parts.genitives
+        self._surface_dicts: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+        self.entries: dict[str, Entry] = {}
+        for i, key in enumerate(self.keys):
+            self.entries[key] = Entry(
+                key=key,
+                id=parts.ids[i],
+                name=parts.names[i],
+                type=parts.types[i],
+                aliases=_Aliases(self, i),
+                tags=parts.tags[i],
+            )
+        self.entry_list: list[Entry] = list(self.entries.values())
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -128,16 +212,43 @@ class Gazetteer:
     def get(self, key: str) -> Entry | None:
         return self.entries.get(key)
 
-    def surfaces(self, lang: str) -> dict[str, str]:
-        """Surface form -> entry key in ``lang`` (``xx``: all languages), unambiguous only."""
+    # --- per language ---------------------------------------------------------------------------
+
+    def table(self, lang: str) -> array:
+        """Surface id -> entry index in ``lang`` (-1: no entry); ids past its end have none."""
         table = self._tables.get(lang)
         if table is None:
-            table = self._tables[lang] = self._build_table(lang)
+            with self._lock:
+                table = self._tables.get(lang)
+                if table is None:
+                    table = self._tables[lang] = self._resolve(lang)
         return table
 
+    def size(self, lang: str) -> int:
+        """How many surface forms match in ``lang``."""
+        return int((np.frombuffer(self.table(lang), dtype=np.int32) >= 0).sum())
+
+    def surfaces(self, lang: str) -> dict[str, str]:
+        """Surface form -> entry key in ``lang`` (``xx``: all languages), unambiguous only.
+
+        Built as a dict when asked (tools, tests): the pipeline reads ``table`` instead."""
+        found = self._surface_dicts.get(lang)
+        if found is None:
+            table, keys, surfaces = self.table(lang), self.keys, self.surface_list
+            found = {surfaces[sid]: keys[e] for sid, e in enumerate(table) if e >= 0}
+            self._surface_dicts[lang] = found
+        return found
+
+    def surface_id(self, surface: str) -> int | None:
+        return self._surface_ids.get(surface)
+
     def lookup(self, surface: str, lang: str) -> Entry | None:
-        key = self.surfaces(lang).get(surface)
-        return self.entries[key] if key else None
+        sid = self._surface_ids.get(surface)
+        if sid is None:
+            return None
+        table = self.table(lang)
+        index = table[sid] if sid < len(table) else -1
+        return self.entry_list[index] if index >= 0 else None
 
     def patterns(self, lang: str) -> list[dict]:
         """Phrase patterns for spaCy's span/entity ruler: ``{"label", "pattern", "id"}``."""
@@ -146,43 +257,159 @@ class Gazetteer:
             for surface, key in self.surfaces(lang).items()
         ]
 
-    def _build_table(self, lang: str) -> dict[str, str]:
+    def _aliases_of(self, index: int) -> dict[str, tuple[str, ...]]:
+        start, end = self._rec_start[index], self._rec_start[index + 1]
+        out: dict[str, list[str]] = {}
+        for lang_id, sid in zip(self._rec_lang[start:end].tolist(), self._rec_sid[start:end].tolist(), strict=True):
+            out.setdefault(self.alias_langs[lang_id], []).append(self.surface_list[sid])
+        return {lang: tuple(forms) for lang, forms in out.items()}
+
+    # --- resolution -----------------------------------------------------------------------------
+
+    def _intern(self, surface: str) -> int:
+        sid = self._surface_ids.get(surface)
+        if sid is None:
+            sid = self._surface_ids[surface] = len(self.surface_list)
+            self.surface_list.append(surface)
+        return sid
+
+    def _genitives(self) -> np.ndarray:
+        """Surface id -> id of its genitive form (-1: none), for the surfaces of the records."""
+        known = self._genitive_of
+        n = int(self._rec_sid.max()) + 1 if len(self._rec_sid) else 0
+        if known is None or len(known) < n:
+            out = np.full(n, -1, dtype=np.int32)
+            if known is not None:
+                out[: len(known)] = known
+            start = 0 if known is None else len(known)
+            for sid in range(start, n):
+                forms = _genitives(self.surface_list[sid])
+                if forms:
+                    out[sid] = self._intern(forms[0])
+            self._genitive_of = known = out
+        return known
+
+    def _resolve(self, lang: str) -> array:
+        """The rules of the module docstring, over all alias records at once."""
+        lang_ids = {name: i for i, name in enumerate(self.alias_langs)}
         excluded = self._exclude.get(ALL, set()) | (
             set().union(*self._exclude.values()) if lang == XX else self._exclude.get(lang, set())
         )
-        claims: dict[str, dict[str, int]] = defaultdict(dict)  # surface -> {key: priority}
-        for key, by_lang in self._priorities.items():
-            entry = self.entries[key]
-            langs = list(by_lang) if lang == XX else [lang, ALL]
-            for alias_lang in langs:
-                genitive = entry.type in ("PER", "LOC") and (
-                    (alias_lang in _GENITIVE_LANGS or alias_lang == ALL) if lang == XX else lang in _GENITIVE_LANGS
-                )
-                for surface, priority in by_lang.get(alias_lang, {}).items():
-                    forms = [(surface, priority)]
-                    if genitive:
-                        forms += [(g, _VARIANT) for g in _genitives(surface)]
-                    for form, prio in forms:
-                        if form in excluded:
-                            continue
-                        if claims[form].get(key, 0) < prio:
-                            claims[form][key] = prio
-        table: dict[str, str] = {}
-        for surface, by_key in claims.items():
-            best = max(by_key.values())
-            winners = [key for key, prio in by_key.items() if prio == best]
-            if len(winners) > 1 and best == _GENERATED:
-                winners = self._dominant(winners)
-            if len(winners) == 1:
-                table[surface] = winners[0]
-            else:
-                log.debug("gazetteer: %r ambiguous in %s (%s); unmatched", surface, lang, winners)
+        entry, sid, prio = self._rec_entry, self._rec_sid, self._rec_prio
+        types = np.array([t in ("PER", "LOC") for t in self._types], dtype=bool)
+        if lang == XX:
+            use = np.ones(len(entry), dtype=bool)
+            genitive_langs = [lang_ids[x] for x in (*_GENITIVE_LANGS, ALL) if x in lang_ids]
+            genitive = types[entry] & np.isin(self._rec_lang, genitive_langs)
+        else:
+            wanted = [lang_ids[x] for x in (lang, ALL) if x in lang_ids]
+            use = np.isin(self._rec_lang, wanted)
+            genitive = types[entry] & use if lang in _GENITIVE_LANGS else np.zeros(len(entry), dtype=bool)
+        claims_sid = [sid[use]]
+        claims_entry = [entry[use]]
+        claims_prio = [prio[use]]
+        if genitive.any():
+            variants = self._genitives()[sid[genitive]]
+            has = variants >= 0
+            claims_sid.append(variants[has])
+            claims_entry.append(entry[genitive][has])
+            claims_prio.append(np.full(int(has.sum()), _VARIANT, dtype=np.int8))
+        c_sid = np.concatenate(claims_sid).astype(np.int64)
+        c_entry = np.concatenate(claims_entry).astype(np.int64)
+        c_prio = np.concatenate(claims_prio).astype(np.int64)
+        if excluded:
+            banned = [i for i in (self._surface_ids.get(form) for form in excluded) if i is not None]
+            keep = ~np.isin(c_sid, banned)
+            c_sid, c_entry, c_prio = c_sid[keep], c_entry[keep], c_prio[keep]
+        table = array("i", [-1]) * len(self.surface_list)
+        if not len(c_sid):
+            return table
+        # Per (surface, entry): its best priority. Then per surface: the entries at the best priority.
+        order = np.lexsort((-c_prio, c_entry, c_sid))
+        c_sid, c_entry, c_prio = c_sid[order], c_entry[order], c_prio[order]
+        first = np.ones(len(c_sid), dtype=bool)
+        first[1:] = (c_sid[1:] != c_sid[:-1]) | (c_entry[1:] != c_entry[:-1])
+        c_sid, c_entry, c_prio = c_sid[first], c_entry[first], c_prio[first]
+        best = np.maximum.reduceat(c_prio, _group_starts(c_sid))
+        best_of = np.repeat(best, np.diff(np.append(_group_starts(c_sid), len(c_sid))))
+        top = c_prio == best_of
+        w_sid, w_entry, w_prio = c_sid[top], c_entry[top], c_prio[top]
+        starts = _group_starts(w_sid)
+        counts = np.diff(np.append(starts, len(w_sid)))
+        winners = {}
+        single = counts == 1
+        for s, e in zip(w_sid[starts[single]].tolist(), w_entry[starts[single]].tolist(), strict=True):
+            winners[s] = e
+        # Ties between generated aliases: the entry with at least _DOMINANCE times the sitelinks
+        # of the runner-up wins; any other tie leaves the form unmatched.
+        tied = np.flatnonzero(~single & (w_prio[starts] == _GENERATED))
+        for g in tied.tolist():
+            a, b = starts[g], starts[g] + counts[g]
+            candidates = w_entry[a:b]
+            weights = self._weights[candidates]
+            ranked = np.argsort(-weights, kind="stable")
+            top1, top2 = int(weights[ranked[0]]), int(weights[ranked[1]])
+            if top1 > 0 and top1 >= _DOMINANCE * top2:
+                winners[int(w_sid[a])] = int(candidates[ranked[0]])
+        for s, e in winners.items():
+            table[s] = e
         return table
 
-    def _dominant(self, keys: list[str]) -> list[str]:
-        ranked = sorted(keys, key=lambda k: self._weights.get(k, 0), reverse=True)
-        first, second = (self._weights.get(k, 0) for k in ranked[:2])
-        return ranked[:1] if first > 0 and first >= _DOMINANCE * second else ranked
+    # --- compiled form --------------------------------------------------------------------------
+
+    def _parts(self, languages: Iterable[str]) -> _Parts:
+        """Everything needed to rebuild this gazetteer, with ``languages`` resolved."""
+        tables = {lang: self.table(lang) for lang in dict.fromkeys(languages)}
+        self._genitives()
+        n = len(self.surface_list)
+        for table in tables.values():
+            if len(table) < n:
+                table.extend(array("i", [-1]) * (n - len(table)))
+        entries = self.entry_list
+        return _Parts(
+            keys=self.keys,
+            ids=[e.id for e in entries],
+            names=[e.name for e in entries],
+            types=self._types,
+            weights=self._weights.tolist(),
+            tags=[e.tags for e in entries],
+            surfaces=self.surface_list,
+            records=np.stack(
+                [self._rec_entry, self._rec_lang.astype(np.int32), self._rec_sid, self._rec_prio.astype(np.int32)],
+                axis=1,
+            ),
+            alias_langs=self.alias_langs,
+            exclude={lang: sorted(forms) for lang, forms in self._exclude.items()},
+            tables=tables,
+            genitives=self._genitive_of,
+        )
+
+
+def _group_starts(sorted_values: np.ndarray) -> np.ndarray:
+    """Start index of each run of equal values in a sorted array."""
+    if not len(sorted_values):
+        return np.zeros(0, dtype=np.int64)
+    new = np.ones(len(sorted_values), dtype=bool)
+    new[1:] = sorted_values[1:] != sorted_values[:-1]
+    return np.flatnonzero(new)
+
+
+@dataclass
+class _Parts:
+    """A gazetteer as plain lists and arrays: what ``Gazetteer`` is built from and compiled to."""
+
+    keys: list[str] = field(default_factory=list)
+    ids: list[str | None] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    weights: list[int] = field(default_factory=list)
+    tags: list[tuple[str, ...]] = field(default_factory=list)
+    surfaces: list[str] = field(default_factory=list)
+    records: Any = field(default_factory=list)  # (entry, language id, surface id, priority) rows
+    alias_langs: list[str] = field(default_factory=list)
+    exclude: dict[str, list[str]] = field(default_factory=dict)
+    tables: dict[str, array] = field(default_factory=dict)
+    genitives: np.ndarray | None = None
 
 
 def _genitives(surface: str) -> list[str]:
@@ -227,10 +454,53 @@ def _add_aliases(draft: _Draft, aliases: Mapping | None, where: str, priority: i
 
 
 def _read_yaml(path: Path) -> dict:
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.load(fh, Loader=_YamlLoader) or {}
+    data = _read_generated(path)
+    if data is None:
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=_YamlLoader) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping with territories/entries/exclude")
+    return data
+
+
+def _read_generated(path: Path) -> dict | None:
+    """A file ``gazetteer build`` wrote, read line by line: its YAML header, then one entry per line
+    (``- {...}``, JSON syntax, parsed as JSON; other one-line flow mappings as YAML). None for any
+    other file (read as YAML as a whole): no ``generated: true`` header, or an entry over lines."""
+    with path.open(encoding="utf-8") as fh:
+        head = []
+        for line in fh:
+            if line.startswith("entries:"):
+                if line.strip() != "entries:":
+                    return None
+                break
+            head.append(line)
+            if len(head) > 200:
+                return None
+        else:
+            return None
+        try:
+            data = yaml.load("".join(head), Loader=_YamlLoader)
+        except yaml.YAMLError:
+            return None
+        if not isinstance(data, dict) or data.get("generated") is not True or set(data) & {"entries", "territories"}:
+            return None
+        entries = []
+        for line in fh:
+            if line.startswith("- {"):
+                try:
+                    entry = json.loads(line[2:])
+                except ValueError:
+                    try:
+                        entry = yaml.load(line[2:], Loader=_YamlLoader)
+                    except yaml.YAMLError:
+                        return None
+                if not isinstance(entry, dict):
+                    return None
+                entries.append(entry)
+            elif line.strip() and not line.lstrip().startswith("#"):
+                return None  # something else after the entries: read the file as YAML
+    data["entries"] = entries
     return data
 
 
@@ -239,12 +509,49 @@ def load_gazetteer(
     directory: Path | str | None,
     *,
     territories: bool = True,
+    compiled: bool | None = None,
 ) -> Gazetteer:
-    """Build the gazetteer from CLDR (if ``territories``) and every ``*.yaml`` in ``directory``."""
+    """The gazetteer from CLDR (if ``territories``) and every ``*.yaml`` in ``directory``.
+
+    A compiled copy (``compile_path``: same files, languages, Babel and format) is loaded instead of
+    the YAML when there is one. ``compiled``: None = use one if present and write one when the YAML
+    files are large (``COMPILE_MIN_BYTES``: a Wikidata build); True = always write one (``gazetteer
+    build`` and ``gazetteer compile``); False = YAML only, nothing written.
+    """
     languages = list(dict.fromkeys(languages))
     files = sorted(Path(directory).glob("*.yaml")) if directory and Path(directory).is_dir() else []
     if directory and not files:
         log.warning("gazetteer: no YAML files in %s; only CLDR territory names are used", directory)
+    cache = compile_path(directory, files, languages, territories) if directory and compiled is not False else None
+    if cache is not None and cache.is_file():
+        started = time.perf_counter()
+        try:
+            gaz = read_compiled(cache)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            log.warning("gazetteer: compiled copy %s unreadable (%s); reading the YAML", cache, exc)
+        else:
+            log.info(
+                "gazetteer: %d entries from the compiled copy %s in %.2fs",
+                len(gaz),
+                cache.name,
+                time.perf_counter() - started,
+            )
+            return gaz
+    drafts, exclude = _read_drafts(languages, files, territories)
+    gaz = Gazetteer(drafts, exclude)
+    log.info("gazetteer: %d entries from CLDR and %d YAML file(s)", len(gaz), len(files))
+    big = sum(path.stat().st_size for path in files) >= COMPILE_MIN_BYTES
+    if cache is not None and (compiled or big):
+        try:
+            write_compiled(gaz, cache, [*languages, XX])
+        except OSError as exc:  # a read-only directory: the YAML is read at every start
+            log.warning("gazetteer: could not write the compiled copy %s: %s", cache, exc)
+    return gaz
+
+
+def _read_drafts(
+    languages: list[str], files: list[Path], territories: bool
+) -> tuple[list[_Draft], dict[str, set[str]]]:
     docs = [(path.name, _read_yaml(path)) for path in files]
     # Generated files last: a curated entry then gives the canonical name and type of its QID.
     docs.sort(key=lambda doc: bool(doc[1].get("generated")))
@@ -289,9 +596,7 @@ def load_gazetteer(
             if raw.get("timezone"):
                 _add_city_names(draft, str(raw["timezone"]), languages)
 
-    gaz = Gazetteer(drafts.values(), exclude)
-    log.info("gazetteer: %d entries from CLDR and %d YAML file(s)", len(gaz), len(files))
-    return gaz
+    return list(drafts.values()), exclude
 
 
 def _add_territories(languages, territory_cfg, draft_for, by_code) -> None:
@@ -331,3 +636,144 @@ def _add_city_names(draft: _Draft, timezone: str, languages: list[str]) -> None:
             log.debug("gazetteer: no city name for %s in %s: %s", timezone, lang, exc)
             continue
         draft.add(lang, city, _CLDR)
+
+
+# --- compiled copy ------------------------------------------------------------------------------
+#
+# One uncompressed .npz (numpy arrays, no pickle) in <gazetteer_dir>/.compiled/, named after a
+# fingerprint of everything the result depends on: the YAML files' names and contents, the
+# languages (in order), territories on/off, Babel's version (CLDR names) and FORMAT. Strings are
+# stored as one UTF-8 text joined by NUL. A stale or foreign copy is never read: another
+# fingerprint is another name. The few most recent copies are kept.
+
+FORMAT = 1
+COMPILE_MIN_BYTES = 4_000_000  # YAML this large is compiled on first load (the curated files: ~0.2 MB)
+COMPILED_DIR = ".compiled"
+_KEEP_COMPILED = 3
+
+
+def compile_path(directory: Path | str, files: Iterable[Path], languages: Iterable[str], territories: bool) -> Path:
+    """Where the compiled copy of these inputs lives (whether or not it exists)."""
+    import babel
+
+    digest = hashlib.sha256()
+    head = {"format": FORMAT, "languages": list(languages), "territories": territories, "babel": babel.__version__}
+    digest.update(json.dumps(head, sort_keys=True).encode())
+    for path in files:
+        digest.update(b"\0" + path.name.encode() + b"\0")
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return Path(directory) / COMPILED_DIR / f"gazetteer-{digest.hexdigest()[:24]}.npz"
+
+
+def _join(strings: Iterable[str], what: str) -> np.ndarray:
+    strings = list(strings)
+    text = "\0".join(strings)
+    if strings and text.count("\0") != len(strings) - 1:
+        raise ValueError(f"a {what} contains a NUL character: not compiled")
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _split(data: np.ndarray, n: int) -> list[str]:
+    if n == 0:
+        return []
+    out = data.tobytes().decode("utf-8").split("\0")
+    if len(out) != n:
+        raise ValueError(f"expected {n} strings, found {len(out)}")
+    return out
+
+
+def write_compiled(gaz: Gazetteer, path: Path | str, languages: Iterable[str]) -> Path:
+    """Write ``gaz`` with ``languages`` resolved to ``path`` (atomically)."""
+    started = time.perf_counter()
+    parts = gaz._parts(languages)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tag_counts = [len(t) for t in parts.tags]
+    meta = {
+        "format": FORMAT,
+        "counts": {"entries": len(parts.keys), "surfaces": len(parts.surfaces), "tags": sum(tag_counts)},
+        "alias_langs": parts.alias_langs,
+        "exclude": parts.exclude,
+        "tables": list(parts.tables),
+        "no_id": [i for i, qid in enumerate(parts.ids) if qid is None],
+    }
+    # Entries with a QID are keyed by it: the ids are then the keys, less those without one.
+    ids = [qid if qid is not None else "" for qid in parts.ids]
+    same = all(qid == key for qid, key in zip(ids, parts.keys, strict=True) if qid)
+    meta["id_is_key"] = same
+    arrays = {
+        "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
+        "keys": _join(parts.keys, "key"),
+        "names": _join(parts.names, "name"),
+        "types": np.array([ENTITY_TYPES.index(t) for t in parts.types], dtype=np.uint8),
+        "weights": np.asarray(parts.weights, dtype=np.int64),
+        "tags": _join([t for tags in parts.tags for t in tags], "tag"),
+        "tag_counts": np.asarray(tag_counts, dtype=np.int32),
+        "surfaces": _join(parts.surfaces, "surface form"),
+        "records": np.asarray(parts.records, dtype=np.int32).reshape(-1, 4),
+        "genitives": parts.genitives if parts.genitives is not None else np.zeros(0, dtype=np.int32),
+    }
+    if not same:
+        arrays["ids"] = _join(ids, "id")
+    for i, table in enumerate(parts.tables.values()):
+        arrays[f"table{i}"] = np.frombuffer(table, dtype=np.int32)
+    tmp = path.with_name(path.name + f".{os.getpid()}.part")
+    try:
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    siblings = sorted(path.parent.glob("gazetteer-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in siblings[_KEEP_COMPILED:]:
+        old.unlink(missing_ok=True)
+    log.info(
+        "gazetteer: compiled %d entries, %d surface forms (%s) to %s in %.2fs",
+        len(parts.keys),
+        len(parts.surfaces),
+        ", ".join(parts.tables),
+        path,
+        time.perf_counter() - started,
+    )
+    return path
+
+
+def read_compiled(path: Path | str) -> Gazetteer:
+    """A gazetteer from a file ``write_compiled`` wrote."""
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(data["meta"].tobytes().decode("utf-8"))
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"compiled gazetteer format {meta.get('format')}, expected {FORMAT}")
+        counts = meta["counts"]
+        n = counts["entries"]
+        keys = _split(data["keys"], n)
+        if meta["id_is_key"]:
+            ids: list[str | None] = list(keys)
+            for i in meta["no_id"]:
+                ids[i] = None
+        else:
+            ids = [qid or None for qid in _split(data["ids"], n)]
+        tag_list = _split(data["tags"], counts["tags"])
+        tags, at = [], 0
+        for count in data["tag_counts"].tolist():
+            tags.append(tuple(tag_list[at : at + count]) if count else ())
+            at += count
+        type_names = [ENTITY_TYPES[t] for t in data["types"].tolist()]
+        genitives = data["genitives"]
+        parts = _Parts(
+            keys=keys,
+            ids=ids,
+            names=_split(data["names"], n),
+            types=type_names,
+            weights=data["weights"],
+            tags=tags,
+            surfaces=_split(data["surfaces"], counts["surfaces"]),
+            records=data["records"],
+            alias_langs=meta["alias_langs"],
+            exclude=meta["exclude"],
+            tables={lang: array("i", data[f"table{i}"].tobytes()) for i, lang in enumerate(meta["tables"])},
+            genitives=genitives if len(genitives) else None,
+        )
+    return Gazetteer._from_parts(parts)

@@ -45,7 +45,6 @@ from streams.settings import EnrichSettings, Settings
 log = logging.getLogger(__name__)
 
 SEPARATOR = "\n\n"  # between title and body in the text NER runs over
-_WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")  # letters, inner hyphens/apostrophes
 # spaCy's tokenizer strips a token's prefixes and suffixes one at a time and searches the rest of the
 # token again after each: a whitespace-free run of punctuation costs time quadratic in its length
 # (1 MB of "<?" or of quotes: hours for one article), and every symbol is a token of its own. So NER
@@ -128,12 +127,12 @@ class Enricher:
         if choice.served_by != key:
             log.warning("spaCy has no language %r; using the %r pipeline", key, choice.served_by)
             return self.pipeline(choice.served_by)
-        pipe = build_pipeline(key, self.gazetteer, choice=choice)
+        pipe = build_pipeline(key, self.gazetteer, choice=choice, spans=False)  # mentions come from user_data
         log.info(
             "entity pipeline %s: %s, %d gazetteer patterns, built in %.2fs",
             key,
             pipe.ner_model,
-            len(self.gazetteer.surfaces(key)),
+            self.gazetteer.size(key),
             time.perf_counter() - started,
         )
         return pipe
@@ -206,22 +205,19 @@ class Enricher:
     def _document(self, article, text, doc, pipe: EntityPipeline, lang, conf, body_start, enriched_at):
         title_len = body_start - len(SEPARATOR)
         mentions = pipe.mentions(doc, text)
-        entities = [self._entity(m, text, title_len, body_start) for m in mentions]
-        entities = [e for e in entities if e is not None]
+        entities = self._entities(mentions, text, title_len, body_start)
         # Bounded record: a body that repeats names thousands of times must not make a record the
         # broker refuses. The total is kept; ids and names come from all mentions, deduplicated.
         entity_count, cap = len(entities), self.settings.max_entities
 
-        # Topics: lowercase words (a regex is ~5x faster than walking spaCy tokens and keeps
-        # hyphenated compounds whole); title words weigh more; each distinct entity signals once.
-        tokens = _WORDS.findall(text.lower())
-        title_tokens = _WORDS.findall(text[:title_len].lower())
+        # Topics: lowercase words (``topics.words``: hyphenated compounds kept whole); title words
+        # weigh more; each distinct entity signals once.
         signals = []
         for key in dict.fromkeys(m.key for m in mentions if m.key):
             entry = self.gazetteer.get(key)
             if entry is not None:
                 signals.append([entry.key, *([entry.id] if entry.id else [])] + [f"tag:{t}" for t in entry.tags])
-        topics = self.topics.score(lang, tokens, title_tokens=title_tokens, entity_signals=signals)
+        topics = self.topics.score_text(lang, text, title=text[:title_len], entity_signals=signals)
 
         result = copy.deepcopy(dict(article))
         result.update(
@@ -250,22 +246,29 @@ class Enricher:
         result["pipeline"] = pipeline
         return result
 
-    def _entity(self, m: Mention, text: str, title_len: int, body_start: int) -> dict | None:
-        if m.end <= title_len:
-            field, offset = "title", 0
-        elif m.start >= body_start:
-            field, offset = "body", body_start
-        else:
-            return None  # across the title/body break
-        entry = self.gazetteer.get(m.key) if m.key else None
-        surface = text[m.start : m.end]
-        return {
-            "text": surface,
-            "label": m.label,
-            "start": m.start - offset,
-            "end": m.end - offset,
-            "field": field,
-            "id": entry.id if entry else None,
-            "name": entry.name if entry else surface,
-            "source": m.source,
-        }
+    def _entities(self, mentions: list[Mention], text: str, title_len: int, body_start: int) -> list[dict]:
+        """The output entities of ``mentions``; one across the title/body break is dropped."""
+        get = self.gazetteer.entries.get
+        out = []
+        for start, end, label, source, key in mentions:
+            if end <= title_len:
+                field, offset = "title", 0
+            elif start >= body_start:
+                field, offset = "body", body_start
+            else:
+                continue  # across the title/body break
+            entry = get(key) if key else None
+            surface = text[start:end]
+            out.append(
+                {
+                    "text": surface,
+                    "label": label,
+                    "start": start - offset,
+                    "end": end - offset,
+                    "field": field,
+                    "id": entry.id if entry else None,
+                    "name": entry.name if entry else surface,
+                    "source": source,
+                }
+            )
+        return out

@@ -22,9 +22,10 @@ Most of the ~110 million items have only a few sitelinks. A line whose count of 
 it: that byte count is what makes a pass over the full dump take hours, not days.
 
 Output: a gazetteer YAML file in the schema ``streams.enrich.gazetteer`` reads, marked
-``generated: true`` so that curated files win over it, one entry per line::
+``generated: true`` so that curated files win over it, one entry per line, in JSON syntax (which
+YAML reads too, and the gazetteer loader reads fast)::
 
-    - {id: Q7747, name: Vladimir Putin, type: PER, sitelinks: 263, aliases: {all: [...], nl: [...]}}
+    - {"id": "Q7747", "name": "Vladimir Putin", "type": "PER", "sitelinks": 263, "aliases": {"all": [...]}}
 
 ``name`` is the English label (else the ``mul`` label, else the first label in the configured
 languages). Wikidata's ``mul`` labels and aliases (valid in many languages) and forms found in every
@@ -377,15 +378,9 @@ def _header(dump: str, languages: list[str], min_sitelinks: int, classes: Mappin
 
 
 def _entry_line(entry: dict) -> str:
-    # One flow mapping per line: greppable, diffable, and written as the dump is read.
-    return "- " + yaml.dump(
-        entry,
-        Dumper=_Dumper,
-        default_flow_style=True,
-        allow_unicode=True,
-        sort_keys=False,
-        width=1 << 30,
-    )
+    # One flow mapping per line: greppable, diffable, and written as the dump is read. JSON syntax
+    # (valid YAML): the gazetteer loader reads such lines with the JSON parser, ~30x faster than YAML.
+    return "- " + json.dumps(entry, ensure_ascii=False) + "\n"
 
 
 def build_gazetteer(

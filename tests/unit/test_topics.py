@@ -1,11 +1,14 @@
 """Topic scoring: IPTC top-level codes from stem lexicons plus entity signals."""
 
+import json
+import random
 import re
 
 import pytest
 
+from streams.enrich import topics as topics_module
 from streams.enrich.topics import IPTC_TOP_LEVEL, Lexicon, TopicScorer, topic_code
-from streams.settings import config_dir
+from streams.settings import PROJECT_DIR, config_dir
 
 SPORT, POLITICS, CONFLICT = "medtop:15000000", "medtop:11000000", "medtop:16000000"
 
@@ -112,3 +115,41 @@ def test_threshold_and_max_topics():
     assert strict.score("nl", ["voetbal"] + ["x"] * 50) == []
     one = TopicScorer({"nl": Lexicon.from_mapping({"15000000": ["voetbal"], "11000000": ["kabinet"]})}, max_topics=1)
     assert len(one.score("nl", ["voetbal", "kabinet", "kabinet"])) == 1
+
+
+# --- score_text: the same result as score over the regex tokens, without walking every token ----
+
+
+def _samples():
+    out = []
+    for path in sorted((PROJECT_DIR / "tests" / "data" / "eval").glob("*.json")):
+        article = json.loads(path.read_text(encoding="utf-8"))["article"]
+        out.append((path.name[:2], article["title"], article["body"]))
+    rng = random.Random(3)
+    pieces = (
+        "oorlog Kabinet rock'n'roll covid-19 ²-voudig snake_case -voetbal- ’s-Gravenhage EU-landen wet weten "
+        "l'économie (regering) 12.000 ΣΟΦΟΣ İstanbul straße — ' élection Wahl-Kampf Ökonomie x"
+    ).split() + ["\u00a0", "\t", "\n\n", " "]
+    for _ in range(200):
+        lang = rng.choice(["nl", "en", "de", "fr", "und"])
+        title = "".join(rng.choice(pieces + [" "] * 6) for _ in range(rng.randrange(0, 12)))
+        body = "".join(rng.choice(pieces + [" "] * 6) for _ in range(rng.randrange(0, 300)))
+        out.append((lang, title, body))
+    return out
+
+
+@pytest.mark.parametrize("title_weight", [2.0, 1.0, 1.3])
+def test_score_text_is_score_over_words(title_weight):
+    scorer = TopicScorer.load(config_dir() / "topics", threshold=0.0, max_topics=17, title_weight=title_weight)
+    for lang, title, body in _samples():
+        text = f"{title}\n\n{body}"
+        signals = [["Q7184", "tag:military-alliance"]] if len(body) % 3 == 0 else []
+        tokens, title_tokens = topics_module.words(text), topics_module.words(title)
+        want = scorer.score(lang, tokens, title_tokens=title_tokens, entity_signals=signals)
+        for _ in range(2):  # the second time from the chunk cache
+            assert scorer.score_text(lang, text, title=title, entity_signals=signals) == want, (lang, text)
+
+
+def test_module_words_is_the_regex():
+    text = "Rock'n'roll, covid-19 en ’s-Gravenhage: EU-landen; snake_case ²-voudig"
+    assert topics_module.words(text) == re.findall(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", text.lower())

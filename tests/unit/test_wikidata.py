@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from streams.enrich.gazetteer import load_gazetteer
+from streams.enrich.gazetteer import load_gazetteer, read_compiled
 from streams.enrich.wikidata import (
     BuildStats,
     build_gazetteer,
@@ -256,6 +256,24 @@ def test_cli_build(tmp_path):
     assert "malformed line(s) skipped" in proc.stderr
     entries = yaml.safe_load(out.read_text(encoding="utf-8"))["entries"]
     assert {e["id"] for e in entries} == set(KEPT)
+    # ... and compiled for the worker: loading it again reads no YAML.
+    assert "compiled" in proc.stdout, proc.stdout
+    [copy] = (out.parent / ".compiled").glob("gazetteer-*.npz")
+    gaz = read_compiled(copy)
+    assert gaz.lookup("Poetin", "nl").id == "Q7747" and gaz.lookup("Putins", "de").id == "Q7747"
+
+
+def test_cli_compile(tmp_path):
+    (tmp_path / "a.yaml").write_text(
+        "entries:\n  - {id: Q7747, name: Vladimir Putin, type: PER, aliases: {nl: [Poetin]}}\n", encoding="utf-8"
+    )
+    cmd = [sys.executable, "-m", "streams", "gazetteer", "compile", "--dir", str(tmp_path), "--languages", "nl,de"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=PROJECT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "compiled" in proc.stdout and "nl " in proc.stdout
+    [copy] = (tmp_path / ".compiled").glob("gazetteer-*.npz")
+    assert read_compiled(copy).lookup("Poetins", "nl").id == "Q7747"
+    assert load_gazetteer(["nl", "de"], tmp_path).lookup("Frankrijk", "nl") is not None  # CLDR, from the copy
 
 
 def test_cli_build_fails_clearly_on_a_missing_dump(tmp_path):
