@@ -295,9 +295,25 @@ def corpus() -> list[Case]:
         Case(
             "enriched-string-for-object",
             "enriched",
-            _j(_enriched("e-entities", entities="Poetin")),
+            _j(_enriched("e-topics", topics="Poetin")),
             "rejected_400",
             "enriched",
+        ),
+        Case(
+            "enriched-entities-string",
+            "enriched",
+            _j(_enriched("e-entities", entities="Poetin")),
+            INDEXED,
+            "enriched",
+            note="entities is kept in _source unparsed; entity_texts is derived from a list only",
+        ),
+        Case(
+            "enriched-forged-derived-fields",
+            "enriched",
+            _j(_enriched("e-derived", title_nl={"x": 1}, body_en=[1, 2], entity_texts={"a": "b"})),
+            INDEXED,
+            "enriched",
+            note="the indexer replaces derived fields, whatever the record carries",
         ),
         Case(
             "enriched-metadata-field",
