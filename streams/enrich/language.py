@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -173,7 +174,10 @@ class FastIdentifier(LanguageIdentifier):
             log.info("language detection: no proven memory window for this py3langid model; per-byte loop")
             return False
         try:
-            self._moves = np.asarray(self.tk_nextmove, dtype=np.int64)
+            moves = self.tk_nextmove  # ~10M entries: a view on py3langid's array, not a copy
+            self._moves = (
+                np.frombuffer(moves, dtype=np.dtype(moves.typecode)) if isinstance(moves, array) else np.asarray(moves)
+            )
             self._rows = np.asarray(self._rowbase, dtype=np.int64)
             self._outputs = np.asarray(self.tk_output, dtype=np.int64)
             self._table = np.asarray(self.nb_ptc, dtype=np.float32)
