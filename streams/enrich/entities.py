@@ -44,9 +44,10 @@ docs/EVALUATION.md:
 4. A span whose (trimmed) text is a known alias of a compatible type is linked.
 5. An unlinked span that ends with a linked gazetteer match of the same label, and is longer only on
    the left by words that are not names, gives way to that match, which keeps its link: the words in
-   front are determiners or lower-case words (titles and functions: "le président", "la mer", "de
-   gemeente"), or, for a person known by two words or more, anything ("Bundeskanzler Friedrich
-   Merz", "Premier ministre britannique Keir Starmer": a first name cannot come before a full name).
+   front are in lower case (titles and functions: "président Poutine", "ville de Paris", "gemeente
+   Utrecht"; a leading determiner went in rule 2), or, for a person known by two words or more,
+   anything ("Bundeskanzler Friedrich Merz", "Premier ministre britannique Keir Starmer": a first
+   name cannot come before a full name).
    Otherwise the longer span stays, unlinked: "Banque de France" is not France (another label),
    "New Mexico" is not Mexico, "Brigitte Macron" is not Emmanuel Macron (a capitalised word in front
    of a one-word name may be a first name), "Paris Saint-Germain" extends to the right.
@@ -282,11 +283,11 @@ class EntityPipeline:
             return True
         if any(ch.islower() for ch in surface) and not any(ch.isupper() for ch in surface):
             return True  # cased and all lower case (scripts without case are not judged)
-        if any(ch.isspace() for ch in surface) or self.gazetteer.lookup(surface, self.lang) is not None:
-            return False
-        return is_weekday(surface, self.lang) or (
+        if is_weekday(surface, self.lang) or (
             m.label in _NATIONALITY_LABELS and is_nationality_word(surface, self.lang)
-        )
+        ):
+            return self.gazetteer.lookup(surface, self.lang) is None  # a known alias is a name
+        return False
 
     def _gives_way(self, m: Mention, ending_here: Iterable[Mention], text: str) -> bool:
         """Rule 5: a linked gazetteer match of the same label ends ``m``, and what is in front is no name."""
@@ -296,9 +297,7 @@ class EntityPipeline:
         g = min(inside, key=_START)  # the longest such match
         if m.label == "PER" and any(ch.isspace() for ch in text[g.start : g.end].strip()):
             return True
-        determiners = set(DETERMINERS.get(self.lang, ()))
-        words = text[m.start : g.start].split()
-        return all(w.lower() in determiners or not any(ch.isupper() for ch in w) for w in words)
+        return not any(ch.isupper() for ch in text[m.start : g.start])
 
     def _link(self, m: Mention, text: str) -> Mention:
         if m.key is not None:
