@@ -12,7 +12,8 @@ Nationality words are the forms of one language, compared without case and accen
 - demonyms derived from the language's single-word names of countries and regions: the name, or the
   name less its last one or two letters (less "-land" in Dutch and German), plus one of that
   language's demonym suffixes (``SUFFIXES``): Iran -> Iranian / Iranien, Norvège -> Norvégien,
-  Amerika -> Amerikaanse, Russland -> Russe.
+  Amerika -> Amerikaanse, Russland -> Russe. No suffix is a bare vowel or "-s": those make place
+  names and genitives ("Camerun" -> "Camera", "Belgiës").
 
 The endings are morphology, not a list of names; the names come from CLDR. Callers never drop a word
 the gazetteer knows as an alias ("Jordan", "Georgia", "Germania"): see ``EntityPipeline``.
@@ -26,26 +27,28 @@ from functools import cache
 
 from babel import Locale, UnknownLocaleError
 
-# Endings of adjectives and plurals added to a language's name ("Russisch" -> "Russische").
+# Endings of adjectives and plurals added to a language's name ("Russisch" -> "Russische"); in
+# Spanish and Italian they replace its final vowel ("ruso" -> "rusa", "russo" -> "russi").
 INFLECTIONS: dict[str, tuple[str, ...]] = {
     "en": ("", "s"),
     "nl": ("", "e"),
     "de": ("", "e", "en", "er", "es", "em"),
     "fr": ("", "e", "s", "es", "ne", "nes"),
-    "es": ("", "a", "s", "as", "es"),
-    "it": ("", "a", "i", "e"),
+    "es": ("o", "a", "os", "as", "es"),
+    "it": ("o", "a", "i", "e"),
 }
+_VOWEL_REPLACED = ("es", "it")
 # Demonym suffixes added to a country or region name's stem ("Iran" -> "Iranian").
 SUFFIXES: dict[str, tuple[str, ...]] = {
     "en": ("an", "ans", "ian", "ians", "ean", "eans", "n", "ns", "ese", "i", "is", "ish"),
-    "nl": ("s", "se", "isch", "ische", "aan", "aans", "aanse", "anen", "er", "ers", "ees", "ese", "iër", "iërs"),
+    "nl": ("se", "isch", "ische", "aan", "aans", "aanse", "anen", "er", "ers", "ees", "ese", "iër", "iërs"),
     "de": ("isch", "ische", "ischen", "ischer", "e", "en", "er", "ern", "erin", "ier", "iern", "aner", "anern"),
     "fr": (
         *("ien", "ienne", "iens", "iennes", "ais", "aise", "aises", "ois", "oise", "oises"),
         *("ain", "aine", "ains", "aines", "éen", "éenne", "éens", "éennes", "in", "ine", "ins", "ines"),
     ),
-    "es": ("ano", "ana", "anos", "anas", "ense", "enses", "és", "esa", "eses", "ino", "ina", "inos", "inas", "o", "a"),
-    "it": ("ano", "ana", "ani", "ane", "ese", "esi", "ino", "ina", "ini", "ine", "o", "a", "i", "e"),
+    "es": ("ano", "ana", "anos", "anas", "ense", "enses", "és", "esa", "eses", "ino", "ina", "inos", "inas"),
+    "it": ("ano", "ana", "ani", "ane", "ese", "esi", "ino", "ina", "ini", "ine"),
 }
 MIN_LENGTH = 4  # shorter words are too often something else ("Ga", "Ewe" are language names)
 
@@ -82,7 +85,10 @@ def nationality_words(lang: str) -> frozenset[str]:
     locale = _locale(lang)
     if locale is None or lang not in SUFFIXES:
         return frozenset()
-    words = {language + ending for language in _single_words(locale.languages.values()) for ending in INFLECTIONS[lang]}
+    words = set()
+    for language in _single_words(locale.languages.values()):
+        stem = language[:-1] if lang in _VOWEL_REPLACED and language[-1] in "aeiou" else language
+        words |= {language} | {stem + ending for ending in INFLECTIONS[lang]}
     places = _single_words(locale.territories.values())
     suffixes = [fold(s) for s in SUFFIXES[lang]]
     words |= {stem + suffix for place in places for stem in _stems(place, lang) for suffix in suffixes}

@@ -31,7 +31,10 @@ that did not come from the gazetteer, e.g. rule-based ones), following the annot
 docs/EVALUATION.md:
 
 1. Numeric labels (DATE, MONEY, ...) and NORP (nationalities, religious and political groups) are
-   dropped; so are spans with no letter in upper case (common nouns: "posidonie").
+   dropped; so are spans that start with a lower-case word (common nouns and institutions written
+   as such: "posidonie", "ministère de la Santé", "université de Tours"; a person only when wholly
+   in lower case: "de Gaulle" starts with a particle). A span is cut at a line break: names do not
+   run across one.
 2. A leading determiner or elision of the language (``DETERMINERS``: "the", "het", "l'", ...) is
    trimmed ("l'Espagne" -> "Espagne"), except where it belongs to the name. The gazetteer decides
    first: the full form is kept when it is a known alias and the trimmed one is not ("Den Haag",
@@ -39,18 +42,18 @@ docs/EVALUATION.md:
    When neither is known, a capitalised article inside a sentence is the writer marking it as part
    of the name ("published in The Lancet", "zoals De Nachtwacht"): kept; else trimmed.
 3. One-word MISC/LOC spans that are nationality words ("Danois", "Russian", "Russische") and
-   one-word spans that are weekday names ("Vendredi") are dropped, unless the gazetteer knows the
-   word as an alias (``streams.enrich.demonyms``: derived from CLDR, not listed by hand).
+   weekday names at a sentence start ("Vendredi, le peloton") are dropped, unless the gazetteer
+   knows the word as an alias (``streams.enrich.demonyms``: derived from CLDR, not listed by hand).
 4. A span whose (trimmed) text is a known alias of a compatible type is linked.
-5. An unlinked span that ends with a linked gazetteer match of the same label, and is longer only on
-   the left by words that are not names, gives way to that match, which keeps its link: the words in
-   front are in lower case (titles and functions: "président Poutine", "ville de Paris", "gemeente
-   Utrecht"; a leading determiner went in rule 2), or, for a person known by two words or more,
-   anything ("Bundeskanzler Friedrich Merz", "Premier ministre britannique Keir Starmer": a first
-   name cannot come before a full name).
-   Otherwise the longer span stays, unlinked: "Banque de France" is not France (another label),
-   "New Mexico" is not Mexico, "Brigitte Macron" is not Emmanuel Macron (a capitalised word in front
-   of a one-word name may be a first name), "Paris Saint-Germain" extends to the right.
+5. An unlinked person's span that ends with a linked gazetteer match of a person gives way to that
+   match, which keeps its link, when the words in front are a title: in lower case ("président
+   Poutine", "minister-president Rutte"), or anything in front of a name of two words or more
+   ("Bundeskanzler Friedrich Merz", "Premier ministre britannique Keir Starmer": a first name
+   cannot come before a full name). Otherwise the longer span stays, unlinked: "Brigitte Macron" is
+   not Emmanuel Macron (a capitalised word in front of a one-word name may be a first name). Other
+   labels never give way: "Banque de France" is not France, "New Mexico" is not Mexico, "Paris
+   Saint-Germain" is not Paris (and a place or an organisation after a lower-case word went in rule 1:
+   "la ville de Paris" leaves the gazetteer's "Paris").
 
 Merge policy (``merge_mentions``): longer spans (in characters) win over shorter overlapping ones,
 and on equal length the gazetteer wins because it carries a link. A model mention that is not a
@@ -201,6 +204,16 @@ def _determiner_pattern(lang: str) -> re.Pattern | None:
     return re.compile("(?:" + "|".join(sorted(alternatives, key=len, reverse=True)) + ")", re.IGNORECASE)
 
 
+def _cut_at_line_break(m: Mention, text: str) -> Mention:
+    """Rule 1: a name does not run across a line break (the tokenizer kept a final period on the word
+    before it: "Moody's.\n\nDans l'hémicycle"): the span ends before it, without that period."""
+    end = text.find("\n", m.start, m.end)
+    if end < 0:
+        return m
+    end = len(text[m.start : end].rstrip().removesuffix(".")) + m.start
+    return m._replace(end=end)
+
+
 def _sentence_start(text: str, start: int) -> bool:
     i = start - 1
     while i >= 0 and text[i] in " \t":
@@ -250,7 +263,7 @@ class EntityPipeline:
         out = []
         for m in proposed:
             if m.key is None:
-                m = self._trim(m, text)
+                m = self._trim(_cut_at_line_break(m, text), text)
                 if self._not_a_name(m, text):
                     continue
                 m = self._link(m, text)
@@ -277,26 +290,34 @@ class EntityPipeline:
         return m if keep else m._replace(start=found.end())
 
     def _not_a_name(self, m: Mention, text: str) -> bool:
-        """Rules 1 and 3: no alphanumeric, no capital, a nationality word or a weekday name."""
+        """Rules 1 and 3: nothing alphanumeric, a lower-case start, a nationality word or a weekday."""
         surface = text[m.start : m.end]
         if not any(ch.isalnum() for ch in surface):
             return True
-        if any(ch.islower() for ch in surface) and not any(ch.isupper() for ch in surface):
-            return True  # cased and all lower case (scripts without case are not judged)
-        if is_weekday(surface, self.lang) or (
+        first = surface.split(maxsplit=1)[0]
+        # Cased and without a capital (scripts without case are not judged this way). A person's
+        # name may start with a particle ("de Gaulle", "van Gogh"): only a person in lower case.
+        lower_start = any(ch.islower() for ch in first) and not any(ch.isupper() for ch in first)
+        if lower_start and (m.label != "PER" or not any(ch.isupper() for ch in surface)):
+            return self.gazetteer.lookup(surface, self.lang) is None
+        # A weekday is capitalised only by its place ("Vendredi, le peloton ..."): elsewhere it may
+        # be a name ("Sheffield Wednesday" as "Wednesday").
+        if (is_weekday(surface, self.lang) and _sentence_start(text, m.start)) or (
             m.label in _NATIONALITY_LABELS and is_nationality_word(surface, self.lang)
         ):
             return self.gazetteer.lookup(surface, self.lang) is None  # a known alias is a name
         return False
 
     def _gives_way(self, m: Mention, ending_here: Iterable[Mention], text: str) -> bool:
-        """Rule 5: a linked gazetteer match of the same label ends ``m``, and what is in front is no name."""
-        inside = [g for g in ending_here if g.start > m.start and g.label == m.label]
+        """Rule 5: a person's span ends with a linked match of a person, and what is in front is a title."""
+        if m.label != "PER":
+            return False
+        inside = [g for g in ending_here if g.start > m.start and g.label == "PER"]
         if not inside:
             return False
         g = min(inside, key=_START)  # the longest such match
-        if m.label == "PER" and any(ch.isspace() for ch in text[g.start : g.end].strip()):
-            return True
+        if any(ch.isspace() for ch in text[g.start : g.end].strip()):
+            return True  # a full name: what is in front is a title, not a first name
         return not any(ch.isupper() for ch in text[m.start : g.start])
 
     def _link(self, m: Mention, text: str) -> Mention:

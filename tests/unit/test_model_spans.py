@@ -200,6 +200,51 @@ def test_weekdays_lower_case_and_empty_spans_are_dropped():
     assert [s for s, *_ in got] == ["Frank Renout"]
 
 
+def test_a_weekday_inside_a_sentence_may_be_a_name():
+    text = "Wrexham beat Wednesday. Wednesday was worse."
+    got = settled("en", text, [("Wednesday", "ORG")])
+    assert got == [("Wednesday", "ORG", None)]  # the first: inside the sentence
+    second = text.index("Wednesday was")
+    m = Mention(second, second + len("Wednesday"), "ORG", "model")
+    assert pipeline("en").settle([m], [], text) == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "span", "label"),
+    [
+        ("fr", "Le ministère de la Santé a annoncé un plan.", "ministère de la Santé", "ORG"),
+        ("fr", "Le ministre de l'Intérieur arrive.", "ministre de l'Intérieur", "ORG"),
+        ("fr", "Une étudiante de l'université de Tours.", "université de Tours", "ORG"),
+        ("fr", "Dans la cité de la Paternelle.", "cité de la Paternelle", "LOC"),
+        ("nl", "Het ministerie van Defensie zwijgt.", "ministerie van Defensie", "ORG"),
+        ("fr", "Le Premier ministre a vu la ville de Paris.", "la ville de Paris", "LOC"),  # "la" trimmed first
+    ],
+)
+def test_a_lower_case_start_is_not_a_name(lang, text, span, label):
+    assert settled(lang, text, [(span, label)]) == []
+
+
+def test_a_lower_case_start_leaves_the_name_inside_to_the_gazetteer():
+    text = "Une étudiante de l'université de Tours et la ville de Paris."
+    got = found("fr", text, [("université de Tours", "ORG"), ("ville de Paris", "LOC")])
+    assert ("Paris", "Q90", "gazetteer") in [(s, i, src) for s, _, i, src in got], got
+    assert all(s not in ("université de Tours", "ville de Paris") for s, *_ in got), got
+
+
+def test_a_person_may_start_with_a_particle():
+    text = "Le général de Gaulle et Vincent van Gogh; puis van gogh."
+    got = settled("fr", text, [("de Gaulle", "PER"), ("van Gogh", "PER"), ("van gogh", "PER")])
+    assert [s for s, *_ in got] == ["de Gaulle", "van Gogh"]  # wholly lower case: not a name
+
+
+def test_a_span_is_cut_at_a_line_break():
+    text = "L'agence de notation Moody's.\n\nDans l'hémicycle, rien."
+    assert settled("fr", text, [("Moody's.\n\nDans l'hémicycle", "ORG")]) == [("Moody's", "ORG", None)]
+    # across the title/body break: the title's part stays
+    text = "Lactalis rachète\n\nFromagerie Bréhault"
+    assert settled("fr", text, [("Lactalis rachète\n\nFromagerie", "ORG")]) == [("Lactalis rachète", "ORG", None)]
+
+
 def test_scripts_without_case_are_not_judged_by_case():
     pipe = build_pipeline("xx", gazetteer())
     text = "Москва и 北京 встретились."
@@ -242,7 +287,6 @@ def test_nationality_words_come_from_cldr():
         ),
         # lower-case words in front: a title or function
         ("fr", "Selon le président Poutine, non.", "président Poutine", "PER", "Poutine", "Q7747"),
-        ("fr", "Le Premier ministre a vu la ville de Paris.", "la ville de Paris", "LOC", "Paris", "Q90"),
     ],
 )
 def test_a_title_in_front_gives_way_to_the_linked_match(lang, text, span, label, surface, qid):
@@ -254,7 +298,8 @@ def test_a_title_in_front_gives_way_to_the_linked_match(lang, text, span, label,
     ("lang", "text", "span", "label"),
     [
         ("fr", "Le gouverneur de la Banque de France parle.", "Banque de France", "ORG"),  # France: another label
-        ("fr", "La mairie de Paris refuse.", "mairie de Paris", "ORG"),  # lower case in front, but another label
+        ("fr", "Le président Washington signe.", "président Washington", "PER"),  # a title, but the city
+        ("fr", "Ils étudient au Lycée Emmanuel Macron.", "Lycée Emmanuel Macron", "ORG"),  # named after a person
         ("en", "Brigitte Macron visited.", "Brigitte Macron", "PERSON"),  # may be a first name: not Emmanuel
         ("en", "New Mexico voted.", "New Mexico", "GPE"),  # a capitalised word in front of a place
         ("fr", "Le Paris Saint-Germain gagne.", "Paris Saint-Germain", "ORG"),  # longer on the right
