@@ -75,7 +75,7 @@ from spacy.lang.char_classes import ALPHA, ALPHA_UPPER
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from streams.enrich.demonyms import is_nationality_word, is_weekday
+from streams.enrich.demonyms import is_nationality_word, is_weekday, nationality_words, weekday_names
 from streams.enrich.gazetteer import XX, Gazetteer
 from streams.enrich.matcher import FACTORY, MATCHES_KEY, SPANS_KEY, GazetteerMatcher, Mention
 from streams.enrich.models import ModelChoice, choose_model
@@ -411,6 +411,9 @@ def build_pipeline(
     # The raw-article limits allow ~1M characters of body + title; spaCy's default cap is 1M.
     nlp.max_length = max(nlp.max_length, 2_100_000)
     ner_model = f"{base or 'blank'}+gazetteer" if gazetteer.size(lang) else (base or "blank")
+    if base is not None:  # built now (CLDR, ~0.1 s), not while the first article waits
+        nationality_words(lang)
+        weekday_names(lang)
     return EntityPipeline(lang=lang, nlp=nlp, ner_model=ner_model, gazetteer=gazetteer)
 
 
