@@ -40,7 +40,9 @@ docs/EVALUATION.md:
    first: the full form is kept when it is a known alias and the trimmed one is not ("Den Haag",
    "The Lancet" when listed), trimmed when only the trimmed one is known ("The European Union").
    When neither is known, a capitalised article inside a sentence is the writer marking it as part
-   of the name ("published in The Lancet", "zoals De Nachtwacht"): kept; else trimmed.
+   of the name ("published in The Lancet", "zoals De Nachtwacht"): kept; else trimmed. A person's
+   span also loses the lower-case words in front of the name, titles ("général de Gaulle" -> "de
+   Gaulle"), but keeps short ones, particles of the name ("de", "van der").
 3. One-word MISC/LOC spans that are nationality words ("Danois", "Russian", "Russische") and
    weekday names at a sentence start ("Vendredi, le peloton") are dropped, unless the gazetteer
    knows the word as an alias (``streams.enrich.demonyms``: derived from CLDR, not listed by hand).
@@ -54,6 +56,10 @@ docs/EVALUATION.md:
    labels never give way: "Banque de France" is not France, "New Mexico" is not Mexico, "Paris
    Saint-Germain" is not Paris (and a place or an organisation after a lower-case word went in rule 1:
    "la ville de Paris" leaves the gazetteer's "Paris").
+
+6. A model's unlinked person on exactly the span of a gazetteer place or organisation wins over it
+   ("Washington crossed the Delaware": a person is never linked to a place; the model read the
+   context). The reverse is not done: a known person's name is rarely a place.
 
 Merge policy (``merge_mentions``): longer spans (in characters) win over shorter overlapping ones,
 and on equal length the gazetteer wins because it carries a link. A model mention that is not a
@@ -214,6 +220,28 @@ def _cut_at_line_break(m: Mention, text: str) -> Mention:
     return m._replace(end=end)
 
 
+_WORD = re.compile(r"\S+")
+_PARTICLE_MAX = 3  # "de", "van", "von", "der", "du", "la": longer lower-case words are titles
+
+
+def _without_titles(m: Mention, text: str) -> Mention:
+    """Rule 2 for a person: without the lower-case words in front of the name ("général de Gaulle"
+    -> "de Gaulle", "président Poutine" -> "Poutine"); short ones are particles of it and stay."""
+    if m.label != "PER":
+        return m
+    start = m.start
+    for word in _WORD.finditer(text, m.start, m.end):
+        w = word.group()
+        if len(w) <= _PARTICLE_MAX or not w.islower():
+            break
+        start = word.end()
+    if start == m.start:
+        return m
+    while start < m.end and text[start].isspace():
+        start += 1
+    return m._replace(start=start)
+
+
 def _sentence_start(text: str, start: int) -> bool:
     i = start - 1
     while i >= 0 and text[i] in " \t":
@@ -250,7 +278,13 @@ class EntityPipeline:
             label = normalise_label(ent.label_)
             if label is not None:
                 model.append(Mention(ent.start_char, ent.end_char, label, "model"))
-        return merge_mentions(gazetteer + self.settle(model, gazetteer, text))
+        settled = self.settle(model, gazetteer, text)
+        # Rule 6: a model's person on exactly a gazetteer place or organisation ("Washington crossed
+        # the Delaware"): places are often named like people, and the model read the context.
+        people = {(m.start, m.end) for m in settled if m.label == "PER" and m.key is None}
+        if people:
+            gazetteer = [g for g in gazetteer if g.label == "PER" or (g.start, g.end) not in people]
+        return merge_mentions(gazetteer + settled)
 
     def settle(self, proposed: Iterable[Mention], gazetteer: Iterable[Mention], text: str) -> list[Mention]:
         """Rules 1-5 of the module docstring for spans that did not come from the gazetteer (a model's,
@@ -263,7 +297,7 @@ class EntityPipeline:
         out = []
         for m in proposed:
             if m.key is None:
-                m = self._trim(_cut_at_line_break(m, text), text)
+                m = _without_titles(self._trim(_cut_at_line_break(m, text), text), text)
                 if self._not_a_name(m, text):
                     continue
                 m = self._link(m, text)

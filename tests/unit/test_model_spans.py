@@ -298,7 +298,6 @@ def test_a_title_in_front_gives_way_to_the_linked_match(lang, text, span, label,
     ("lang", "text", "span", "label"),
     [
         ("fr", "Le gouverneur de la Banque de France parle.", "Banque de France", "ORG"),  # France: another label
-        ("fr", "Le président Washington signe.", "président Washington", "PER"),  # a title, but the city
         ("fr", "Ils étudient au Lycée Emmanuel Macron.", "Lycée Emmanuel Macron", "ORG"),  # named after a person
         ("en", "Brigitte Macron visited.", "Brigitte Macron", "PERSON"),  # may be a first name: not Emmanuel
         ("en", "New Mexico voted.", "New Mexico", "GPE"),  # a capitalised word in front of a place
@@ -308,6 +307,29 @@ def test_a_title_in_front_gives_way_to_the_linked_match(lang, text, span, label,
 def test_a_name_around_a_linked_match_stays_unlinked(lang, text, span, label):
     got = found(lang, text, [(span, label)])
     assert [(s, i) for s, _, i, _ in got] == [(span, None)], got
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "span", "surface"),
+    [
+        ("fr", "Le général de Gaulle parle.", "général de Gaulle", "de Gaulle"),
+        ("fr", "Selon la juge d'instruction Claire Roux, non.", "juge d'instruction Claire Roux", "Claire Roux"),
+        ("nl", "Volgens minister-president van der Laan niet.", "minister-president van der Laan", "van der Laan"),
+        ("de", "Laut Anwalt von Weizsäcker nicht.", "Anwalt von Weizsäcker", "Anwalt von Weizsäcker"),  # capital
+    ],
+)
+def test_a_persons_title_in_lower_case_is_trimmed(lang, text, span, surface):
+    assert settled(lang, text, [(span, "PER")]) == [(surface, "PER", None)]
+
+
+def test_a_model_person_on_a_known_place_stays_a_person():
+    text = "Le président Washington traversa le Delaware, puis Washington protesta."
+    got = found("fr", text, [("président Washington", "PER")])
+    assert got[0] == ("Washington", "PER", None, "model")  # not the city
+    assert got[1] == ("Washington", "LOC", "Q61", "gazetteer")  # the second: no model span, the city
+    # a known person the model calls a place stays the person
+    got = found("fr", "Macron a parlé.", [("Macron", "LOC")])
+    assert got == [("Macron", "PER", "Q3052772", "gazetteer")]
 
 
 def test_rule_spans_are_settled_like_model_spans():
@@ -322,4 +344,7 @@ def test_rule_spans_are_settled_like_model_spans():
 
     proposed = [rule("président Poutine", "PER"), rule("l'Espagne", "LOC"), rule("Danois", "LOC")]
     settled = pipe.settle(proposed, gaz, text)
-    assert [(text[m.start : m.end], m.key, m.source) for m in settled] == [("Espagne", "Q29", "rule")]
+    assert [(text[m.start : m.end], m.key, m.source) for m in settled] == [
+        ("Poutine", "Q7747", "rule"),  # the title trimmed, then linked
+        ("Espagne", "Q29", "rule"),
+    ]
