@@ -47,16 +47,13 @@ docs/EVALUATION.md:
    weekday names at a sentence start ("Vendredi, le peloton") are dropped, unless the gazetteer
    knows the word as an alias (``streams.enrich.demonyms``: derived from CLDR, not listed by hand).
 4. A span whose (trimmed) text is a known alias of a compatible type is linked.
-5. An unlinked person's span that ends with a linked gazetteer match of a person gives way to that
-   match, which keeps its link, when the words in front are a title: in lower case ("président
-   Poutine", "minister-president Rutte"), or anything in front of a name of two words or more
-   ("Bundeskanzler Friedrich Merz", "Premier ministre britannique Keir Starmer": a first name
-   cannot come before a full name). Otherwise the longer span stays, unlinked: "Brigitte Macron" is
-   not Emmanuel Macron (a capitalised word in front of a one-word name may be a first name). Other
-   labels never give way: "Banque de France" is not France, "New Mexico" is not Mexico, "Paris
-   Saint-Germain" is not Paris (and a place or an organisation after a lower-case word went in rule 1:
-   "la ville de Paris" leaves the gazetteer's "Paris").
-
+5. An unlinked person's span that ends with a linked gazetteer match of a person's full name (two
+   words or more) gives way to that match, which keeps its link: what is in front is a title
+   ("Bundeskanzler Friedrich Merz", "Premier ministre britannique Keir Starmer"), as a first name
+   cannot come before a full name. In front of a one-word name a capitalised word may be a first
+   name ("Brigitte Macron" is not Emmanuel Macron): the longer span stays, unlinked (lower-case
+   titles went in rule 2). Other labels never give way: "Banque de France" is not France, "New
+   Mexico" is not Mexico, "Paris Saint-Germain" is not Paris.
 6. A model's unlinked person on exactly the span of a gazetteer place or organisation wins over it
    ("Washington crossed the Delaware": a person is never linked to a place; the model read the
    context). The reverse is not done: a known person's name is rarely a place.
@@ -343,16 +340,13 @@ class EntityPipeline:
         return False
 
     def _gives_way(self, m: Mention, ending_here: Iterable[Mention], text: str) -> bool:
-        """Rule 5: a person's span ends with a linked match of a person, and what is in front is a title."""
+        """Rule 5: a person's span ends with a linked full name (two words or more) of a person."""
         if m.label != "PER":
             return False
-        inside = [g for g in ending_here if g.start > m.start and g.label == "PER"]
-        if not inside:
-            return False
-        g = min(inside, key=_START)  # the longest such match
-        if any(ch.isspace() for ch in text[g.start : g.end].strip()):
-            return True  # a full name: what is in front is a title, not a first name
-        return not any(ch.isupper() for ch in text[m.start : g.start])
+        return any(
+            g.start > m.start and g.label == "PER" and any(ch.isspace() for ch in text[g.start : g.end])
+            for g in ending_here
+        )
 
     def _link(self, m: Mention, text: str) -> Mention:
         if m.key is not None:
