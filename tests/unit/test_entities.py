@@ -215,7 +215,7 @@ def test_model_and_gazetteer_merged_in_a_real_pipeline():
     assert got == [
         ("Poetin", "PER", "Q7747", "gazetteer"),  # tie: the gazetteer's link wins
         ("Frank Renout", "PER", None, "model"),
-        ("Kremlin", "ORG", "name:Kremlin", "gazetteer"),  # "het" trimmed: a tie the gazetteer wins
+        ("Kremlin", "LOC", "name:Kremlin", "gazetteer"),  # "het" trimmed: a tie the gazetteer wins
     ]  # the DATE is dropped, and so is the NORP "Russische" (a demonym)
 
 

@@ -73,7 +73,7 @@ def settled(lang, text, ents, pipe=None):
         ("de", "Laut dem Deutschen Wetterdienst nicht.", "dem Deutschen Wetterdienst", "Deutschen Wetterdienst"),
         ("fr", "Les chercheurs de l'Institut Pasteur.", "l'Institut Pasteur", "Institut Pasteur"),
         ("fr", "Les chercheurs de l’Ifremer.", "l’Ifremer", "Ifremer"),
-        ("es", "Según el Banco de España.", "el Banco de España", "Banco de España"),
+        ("es", "Según el Banco Rural de Almansa.", "el Banco Rural de Almansa", "Banco Rural de Almansa"),
         ("it", "Secondo gli Uffizi di Firenze.", "gli Uffizi di Firenze", "Uffizi di Firenze"),
     ],
 )
@@ -297,11 +297,11 @@ def test_a_title_in_front_gives_way_to_the_linked_match(lang, text, span, label,
 @pytest.mark.parametrize(
     ("lang", "text", "span", "label"),
     [
-        ("fr", "Le gouverneur de la Banque de France parle.", "Banque de France", "ORG"),  # France: another label
+        ("fr", "Le gouverneur de la Banque de Bretagne parle.", "Banque de Bretagne", "ORG"),  # a place: another label
         ("fr", "Ils étudient au Lycée Emmanuel Macron.", "Lycée Emmanuel Macron", "ORG"),  # named after a person
-        ("en", "Brigitte Macron visited.", "Brigitte Macron", "PERSON"),  # may be a first name: not Emmanuel
+        ("en", "Agnès Macron visited.", "Agnès Macron", "PERSON"),  # may be a first name: not Emmanuel
         ("en", "New Mexico voted.", "New Mexico", "GPE"),  # a capitalised word in front of a place
-        ("fr", "Le Paris Saint-Germain gagne.", "Paris Saint-Germain", "ORG"),  # longer on the right
+        ("fr", "Le Paris Université Club gagne.", "Paris Université Club", "ORG"),  # longer on the right
     ],
 )
 def test_a_name_around_a_linked_match_stays_unlinked(lang, text, span, label):
@@ -312,7 +312,7 @@ def test_a_name_around_a_linked_match_stays_unlinked(lang, text, span, label):
 @pytest.mark.parametrize(
     ("lang", "text", "span", "surface"),
     [
-        ("fr", "Le général de Gaulle parle.", "général de Gaulle", "de Gaulle"),
+        ("fr", "Le général de Montclair parle.", "général de Montclair", "de Montclair"),
         ("fr", "Selon la juge d'instruction Claire Roux, non.", "juge d'instruction Claire Roux", "Claire Roux"),
         ("nl", "Volgens minister-president van der Laan niet.", "minister-president van der Laan", "van der Laan"),
         ("de", "Laut Anwalt von Weizsäcker nicht.", "Anwalt von Weizsäcker", "Anwalt von Weizsäcker"),  # capital
