@@ -24,6 +24,7 @@ from streams.search import SearchBackend, make_backend
 from streams.settings import Settings
 from streams.worker import stages
 from streams.worker.delivery import Deliver, index_documents, isolated
+from streams.worker.heap import HeapFreezer
 from streams.worker.metrics import PipelineMetrics
 from streams.worker.monitor import add_monitoring
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
     search = search or make_backend(settings.search)
     enricher = enricher or Enricher.from_settings(settings)
     metrics = PipelineMetrics()
+    heap = HeapFreezer()
     deliver = Deliver(dlq, worker, metrics, kafka.max_message_bytes)
     budget = kafka.max_message_bytes - ENVELOPE_BYTES
     enrich_stage = partial(
@@ -73,6 +75,7 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
         async for events in stream.noack_take(worker.enrich_batch_size, within=worker.enrich_batch_wait_s):
             started = time.monotonic()
             outcome = await isolated("enrich", as_records(events), enrich_batch, worker)
+            heap.after_batch(outcome.passed)  # the first batch, and any that built a pipeline
             await deliver(outcome, to=enriched)
             await ack(stream, events)
             metrics.batch("enrich", len(events), len(outcome.passed), time.monotonic() - started)
