@@ -145,6 +145,9 @@ class WorkerSettings(BaseModel):
     enrich_batch_wait_s: float = Field(0.05, gt=0)
     index_batch_size: int = Field(500, ge=1)
     index_batch_wait_s: float = Field(0.05, gt=0)
+    # Enrichment in a child process of the worker: CPU-bound Python that, in a thread, would hold the
+    # GIL against the event loop, the Kafka client and the index agent (streams/worker/enrich_process.py).
+    enrich_process: bool = True
     web_port: int = 6066
     web_host: str | None = None  # None: 127.0.0.1; "0.0.0.0" inside a container
     data_dir: Path = Path(os.environ.get("FAUST_DATADIR", Path(tempfile.gettempdir()) / "newsstreams-worker"))
