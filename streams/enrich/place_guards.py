@@ -1,0 +1,145 @@
+"""Which place names from a lexicon are safe to match in news text, per language.
+
+A place lexicon (GeoNames towns, ISO 3166-2 regions) holds many names that news text mostly uses
+as something else: common words ("Most", "Split", "Police", "Mobile", "Reading", German nouns such
+as "Essen" or "Hof"), first names ("Florence", "Tyler", "Nancy"), codes ("MUC") and transcriptions
+from other scripts. The gazetteer matches case-sensitively, so a lower-case word never matches,
+but a capitalised one does at every sentence start, in titles and, in German, for every noun.
+
+``PlaceGuard.verdict(name, lang, population)`` applies, in order:
+
+1. shape: Latin script, starts with a capital, not all capitals (codes, acronyms), no digits,
+   at most ``max_words`` words;
+2. length: a one-word name of ``short_chars`` letters or fewer needs ``short_population``
+   inhabitants (short strings collide most with abbreviations and name parts);
+3. person names: a name whose every word is a common first name or surname in one of the
+   languages (Faker's person lists, MIT: "Florence", "Tyler", "Wilson", "Diego Martin") is
+   dropped, unless it is the own name of a place of ``famous_population`` inhabitants;
+4. word frequency: a one-word name is dropped in ``lang`` when its frequency there (wordfreq's
+   Zipf scale, case-folded: it cannot tell "nice" from "Nice") is higher than the place's size
+   explains: the bar is ``log10(population) - population_margin``, never below ``common_zipf``
+   (``home_zipf`` where ``lang`` is spoken in the place's country, ``region_zipf`` for a region
+   there: a place is named more often in its own language). A big city is a frequent word
+   because it is big ("Paris", "Hamburg"); a town of 60,000 as frequent as "most" or "police" is
+   a word. Names without a population (regions) use the floor.
+
+The frequency source is a callable ``(text, lang) -> zipf`` so that tests and other sources can
+stand in for wordfreq.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+Zipf = Callable[[str, str], float]
+
+_PUNCTUATION = frozenset(" -'’.")
+
+
+def latin_name_shape(name: str, max_words: int = 4) -> str | None:
+    """None when ``name`` has the shape of a matchable place name, else why not."""
+    if not name or name != " ".join(name.split()):
+        return "spacing"
+    if len(name.split(" ")) > max_words:
+        return "too many words"
+    letters = [ch for ch in name if ch.isalpha()]
+    if len(letters) < 2:
+        return "too short"
+    for ch in name:
+        if ch.isalpha():
+            if not unicodedata.name(ch, "").startswith("LATIN"):
+                return "not Latin script"
+        elif ch not in _PUNCTUATION:
+            return "digit or symbol"
+    if not name[0].isupper():
+        return "not capitalised"
+    if all(ch.isupper() for ch in letters):
+        return "all capitals"
+    return None
+
+
+def person_names(languages: Iterable[str]) -> frozenset[str]:
+    """Common first names and surnames of every Faker person locale of ``languages`` (en -> en_US,
+    en_GB, ...); one-word names only ("van Dijk" is no town's name)."""
+    import importlib
+    import pkgutil
+
+    from faker.providers import person
+
+    wanted = set(languages)
+    names: set[str] = set()
+    for module in pkgutil.iter_modules(person.__path__):
+        if module.name.split("_")[0] not in wanted:
+            continue
+        provider = importlib.import_module(f"{person.__name__}.{module.name}").Provider
+        for attr in ("first_names", "first_names_male", "first_names_female", "last_names"):
+            found = vars(provider).get(attr)  # a list or a weighted dict; some locales make it a property
+            if isinstance(found, list | tuple | dict):
+                names.update(str(n) for n in found)
+    return frozenset(n for n in names if " " not in n)
+
+
+def wordfreq_zipf() -> Zipf:
+    """wordfreq's Zipf frequency (Apache-2.0 code; data CC BY-SA 4.0), with a cache."""
+    from functools import lru_cache
+
+    from wordfreq import zipf_frequency
+
+    @lru_cache(maxsize=1 << 20)
+    def zipf(text: str, lang: str) -> float:
+        return zipf_frequency(text, lang)
+
+    return zipf
+
+
+@dataclass
+class PlaceGuard:
+    """The rules of the module docstring; ``verdict`` gives None (keep) or the reason to drop."""
+
+    zipf: Zipf
+    person_names: frozenset[str] = field(default_factory=frozenset)
+    max_words: int = 4
+    common_zipf: float = 3.5
+    home_zipf: float = 4.0
+    region_zipf: float = 4.5
+    population_margin: float = 0.8
+    short_chars: int = 3
+    short_population: int = 100_000
+    famous_population: int = 500_000
+
+    def verdict(
+        self,
+        name: str,
+        lang: str,
+        population: int | None = None,
+        *,
+        home: bool = False,
+        main: bool = True,
+        region: bool = False,
+    ) -> str | None:
+        """None to keep ``name`` in ``lang``, else why not. ``home``: ``lang`` is spoken in the place's
+        country; ``main``: the place's own name, not one of its alternate names ("Franklin" for
+        Columbus, Ohio: its city's size says nothing of that name); ``region``: a first-level
+        subdivision (large, though its population is unknown)."""
+        shape = latin_name_shape(name, self.max_words)
+        if shape is not None:
+            return shape
+        words = name.replace("-", " ").split(" ")
+        famous = main and (population or 0) >= self.famous_population
+        if len(words) == 1 and len(name) <= self.short_chars and (population or 0) < self.short_population:
+            return "short name of a small place"
+        if not famous and all(word in self.person_names for word in words):
+            return "person name"  # "Florence", "Tyler", "Diego Martin"
+        if len(words) == 1 and self.zipf(name.lower(), lang) >= self.word_bar(population, home, region):
+            return "frequent word"  # (several words: wordfreq's estimate for a phrase says little)
+        return None
+
+    def word_bar(self, population: int | None, home: bool = False, region: bool = False) -> float:
+        """The Zipf frequency from which a name counts as a word rather than this place."""
+        floor = (self.region_zipf if region else self.home_zipf) if home else self.common_zipf
+        if not population or population < 1:
+            return floor
+        return max(floor, math.log10(population) - self.population_margin)
