@@ -253,10 +253,10 @@ class Gazetteer:
         return self._surface_ids.get(surface)
 
     def lookup(self, surface: str, lang: str) -> Entry | None:
+        table = self.table(lang)  # first: resolving a language adds its genitive forms ("Putins")
         sid = self._surface_ids.get(surface)
         if sid is None:
             return None
-        table = self.table(lang)
         index = table[sid] if sid < len(table) else -1
         return self.entry_list[index] if index >= 0 else None
 

@@ -80,7 +80,7 @@ def latin_name_shape(name: str, max_words: int = 4) -> str | None:
     words = bare.replace("-", " ").split(" ")
     if any(word[:1].islower() and word not in PARTICLES and not _ELIDED.match(word) for word in words):
         return "lower-case word"  # "The own", "Lungsod ng Turino"; not "Frankfurt am Main"
-    if words[-1][:1].islower():
+    if words[-1][:1].islower() and not _ELIDED.match(words[-1]):
         return "lower-case word"  # "Anconn-a", "Sankt-Peterburg-a"
     if any(len(word) == 1 and word.isupper() for word in words):
         return "initial"  # "The D", "Torino I"
@@ -156,7 +156,7 @@ class PlaceGuard:
     home_zipf: float = 4.0
     region_zipf: float = 4.5
     home_margin: float = 0.8
-    foreign_margin: float = 1.2
+    foreign_margin: float = 1.5
     short_chars: int = 3
     short_population: int = 100_000
     famous_population: int = 500_000
