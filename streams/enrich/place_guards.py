@@ -82,8 +82,8 @@ def latin_name_shape(name: str, max_words: int = 4) -> str | None:
         return "lower-case word"  # "The own", "Lungsod ng Turino"; not "Frankfurt am Main"
     if words[-1][:1].islower() and not _ELIDED.match(words[-1]):
         return "lower-case word"  # "Anconn-a", "Sankt-Peterburg-a"
-    if any(len(word) == 1 and word.isupper() for word in words):
-        return "initial"  # "The D", "Torino I"
+    if any(len(word) == 1 and word.isupper() for word in words[1:]):
+        return "initial"  # "The D", "Torino I"; not the article of "A Coruña"
     if any(_ROMAN.match(word) for word in words):
         return "numeral"  # "XIXe" (arrondissement), "Torino II"
     # Hyphen-joined syllables (Wade-Giles "Te-huis", "A-mi"), unlike "Île-de-France", "Saint-Lô".

@@ -61,6 +61,7 @@ def test_shapes_that_are_not_place_names(name, reason):
         "Côte-d'Or",
         "King's Lynn",
         "Bergen op Zoom",
+        "A Coruña",
     ],
 )
 def test_shapes_of_place_names(name):
