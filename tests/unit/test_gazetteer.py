@@ -133,6 +133,8 @@ def test_curated_files_are_well_formed():
     """Every QID in the shipped YAML has the right shape and belongs to one canonical name."""
     qid_names: dict[str, set[str]] = {}
     for path in GAZ_DIR.glob("*.yaml"):
+        if path.name.startswith("lexicon-"):
+            continue  # generated, unlinked: tests/unit/test_place_lexicon.py checks the shipped one
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         for entry in data.get("entries") or []:
             assert entry["type"] in {"PER", "LOC", "ORG", "MISC"}, entry
@@ -507,7 +509,6 @@ def test_required_places(gaz, lang, surface, name):
         ("en", "Pavel"),
         ("de", "Frieden"),
         ("de", "Herzog"),
-        ("en", "Liverpool"),
         ("en", "Wagner"),
         ("en", "ICC"),
         ("en", "Merck"),
@@ -519,6 +520,13 @@ def test_required_places(gaz, lang, surface, name):
 )
 def test_risky_words_are_not_linked(gaz, lang, surface):
     assert gaz.lookup(surface, lang) is None
+
+
+def test_liverpool_is_at_most_the_unlinked_town():
+    """Left out of the curated places (mostly the club in news); the place lexicon knows the town,
+    unlinked: no curated entry gives it a QID."""
+    entry = load_gazetteer(LANGS, GAZ_DIR).lookup("Liverpool", "en")
+    assert entry is None or (entry.id is None and entry.type == "LOC" and entry.key.startswith("geonames:"))
 
 
 def test_montenegro_is_the_country_not_the_prime_minister(gaz):

@@ -29,8 +29,15 @@ GAZ_DIR = config_dir() / "gazetteer"
 
 def reference_table(drafts, exclude, lang):
     """The resolution as it was written before the array store, alias by alias (surface -> key)."""
-    excluded = exclude.get(ALL, set()) | (set().union(*exclude.values()) if lang == XX else exclude.get(lang, set()))
+    plain = {k: v for k, v in exclude.items() if not k.startswith(gz.LEXICON_EXCLUDE)}
+    lexical = {k[len(gz.LEXICON_EXCLUDE) :]: v for k, v in exclude.items() if k.startswith(gz.LEXICON_EXCLUDE)}
+    excluded = plain.get(ALL, set()) | (set().union(*plain.values()) if lang == XX else plain.get(lang, set()))
+    excluded_lexical = lexical.get(ALL, set()) | (
+        set().union(*lexical.values()) if lang == XX else lexical.get(lang, set())
+    )
     claims = defaultdict(dict)
+    # A lexicon alias never takes a form that another source lists in any language.
+    owned = {surface for d in drafts for forms in d.aliases.values() for surface, p in forms.items() if p > gz._LEXICON}
     for d in drafts:
         langs = list(d.aliases) if lang == XX else [lang, ALL]
         for alias_lang in langs:
@@ -40,9 +47,11 @@ def reference_table(drafts, exclude, lang):
             for surface, priority in d.aliases.get(alias_lang, {}).items():
                 forms = [(surface, priority)]
                 if genitive:
-                    forms += [(g, gz._VARIANT) for g in gz._genitives(surface)]
+                    forms += [(g, min(gz._VARIANT, priority)) for g in gz._genitives(surface)]
                 for form, prio in forms:
-                    if form not in excluded and claims[form].get(d.key, 0) < prio:
+                    if prio == gz._LEXICON and (form in owned or form in excluded_lexical):
+                        continue
+                    if form not in excluded and claims[form].get(d.key, -1) < prio:
                         claims[form][d.key] = prio
     weights = {d.key: d.weight for d in drafts}
     table = {}
@@ -81,9 +90,10 @@ def random_drafts(seed):
         d.weight = rng.choice([0, 0, 1, 5, 10, 20, 40])
         for _ in range(rng.randrange(1, 6)):
             lang = rng.choice(["nl", "en", "de", ALL, "es"])
-            d.add(lang, rng.choice(forms), rng.choice([gz._CURATED, gz._CLDR, gz._GENERATED, gz._GENERATED]))
+            priority = rng.choice([gz._CURATED, gz._CLDR, gz._GENERATED, gz._GENERATED, gz._LEXICON])
+            d.add(lang, rng.choice(forms), priority)
         drafts.append(d)
-    exclude = {"nl": {"Gamma"}, ALL: {"Rus"}} if seed % 2 else {}
+    exclude = {"nl": {"Gamma"}, ALL: {"Rus"}, f"{gz.LEXICON_EXCLUDE}de": {"Nords", "Beta"}} if seed % 2 else {}
     return drafts, exclude
 
 
