@@ -325,8 +325,9 @@ def test_a_persons_title_in_lower_case_is_trimmed(lang, text, span, surface):
 def test_a_model_person_on_a_known_place_stays_a_person():
     text = "Le président Washington traversa le Delaware, puis Washington protesta."
     got = found("fr", text, [("président Washington", "PER")])
-    assert got[0] == ("Washington", "PER", None, "model")  # not the city
-    assert got[1] == ("Washington", "LOC", "Q61", "gazetteer")  # the second: no model span, the city
+    washington = [m for m in got if m[0] == "Washington"]
+    assert washington[0] == ("Washington", "PER", None, "model")  # not the city
+    assert washington[1] == ("Washington", "LOC", "Q61", "gazetteer")  # the second: no model span, the city
     # a known person the model calls a place stays the person
     got = found("fr", "Macron a parlé.", [("Macron", "LOC")])
     assert got == [("Macron", "PER", "Q3052772", "gazetteer")]
