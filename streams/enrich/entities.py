@@ -50,6 +50,8 @@ from spacy.tokens import Doc
 from streams.enrich.gazetteer import XX, Gazetteer
 from streams.enrich.matcher import FACTORY, MATCHES_KEY, SPANS_KEY, GazetteerMatcher, Mention
 from streams.enrich.models import ModelChoice, choose_model
+from streams.enrich.rules import LANGUAGES as RULE_LANGUAGES
+from streams.enrich.rules import EntityRules, drop_overlapping
 
 log = logging.getLogger(__name__)
 
@@ -156,13 +158,14 @@ class EntityPipeline:
     nlp: Language
     ner_model: str  # "<package>+gazetteer" | "blank+gazetteer"
     gazetteer: Gazetteer
+    rules: EntityRules | None = None  # PER/ORG rules (``streams.enrich.rules``) where no trained NER runs
 
     def mentions(self, doc: Doc, text: str | None = None) -> list[Mention]:
         """Merged, linked mentions of ``doc`` (``text`` = ``doc.text``, if the caller has it)."""
         text = doc.text if text is None else text  # Doc.text re-joins all tokens: once per doc
         matched = doc.user_data.get(MATCHES_KEY)  # the matcher's, as Mentions
         ents = doc.ents
-        if matched is not None and not ents:
+        if matched is not None and not ents and self.rules is None:
             return merge_mentions(matched)  # gazetteer mentions only: all linked already
         if matched is not None:
             found = list(matched)
@@ -171,11 +174,15 @@ class EntityPipeline:
                 Mention(span.start_char, span.end_char, span.label_, "gazetteer", span.id_)
                 for span in doc.spans.get(SPANS_KEY, ())
             ]
+        model = []
         for ent in ents:
             label = normalise_label(ent.label_)
             if label is None or not any(ch.isalnum() for ch in ent.text):
                 continue
-            found.append(Mention(ent.start_char, ent.end_char, label, "model"))
+            model.append(Mention(ent.start_char, ent.end_char, label, "model"))
+        if self.rules is not None:  # never over a model's mention; the merge settles them with the gazetteer
+            found += drop_overlapping(self.rules.find(text, found), model)
+        found += model
         return [m if m.key is not None else self._link(m, text) for m in merge_mentions(found)]
 
     def _link(self, m: Mention, text: str) -> Mention:
@@ -243,13 +250,15 @@ def build_pipeline(
     fallback_model: str | None = None,
     choice: ModelChoice | None = None,
     spans: bool = True,
+    rules: bool = True,
 ) -> EntityPipeline:
     """One pipeline for ``lang`` (``xx`` for undetermined text): base model + gazetteer ruler.
 
     The base is ``choice`` (``streams.enrich.models.model_for``), else the choice for ``model`` and
     ``fallback_model``. A language spaCy lacks is served by the ``xx`` pipeline: a ValueError here.
     ``spans``: also write the gazetteer matches to ``doc.spans["gazetteer"]`` (``mentions`` reads
-    them from ``doc.user_data``; the Enricher leaves spans out).
+    them from ``doc.user_data``; the Enricher leaves spans out). ``rules``: where no trained model
+    loads, add the people and organisations rules (``streams.enrich.rules``) of a language that has them.
     """
     choice = choice or choose_model(lang, model=model, fallback_model=fallback_model)
     if choice.served_by != lang:
@@ -269,7 +278,8 @@ def build_pipeline(
     # The raw-article limits allow ~1M characters of body + title; spaCy's default cap is 1M.
     nlp.max_length = max(nlp.max_length, 2_100_000)
     ner_model = f"{base or 'blank'}+gazetteer" if gazetteer.size(lang) else (base or "blank")
-    return EntityPipeline(lang=lang, nlp=nlp, ner_model=ner_model, gazetteer=gazetteer)
+    with_rules = EntityRules(lang) if rules and base is None and lang in RULE_LANGUAGES else None
+    return EntityPipeline(lang=lang, nlp=nlp, ner_model=ner_model, gazetteer=gazetteer, rules=with_rules)
 
 
 def pipeline_language(lang: str) -> str:

@@ -1,0 +1,85 @@
+"""Word lists the entity rules (``streams.enrich.rules``) read, taken from packages, not typed in.
+
+- First names and surnames: the person providers of Faker (MIT licence), every locale written in
+  Latin script, merged: news names people from everywhere, not only from the article's country.
+- Common words: wordfreq's most frequent words per language (code Apache-2.0; data CC BY-SA 4.0,
+  built from Wikipedia, subtitles, news, books, web text and more: see wordfreq's README).
+- Stop words: spaCy's lists per language (MIT).
+
+Everything is built once per process, on first use (about 0.1 s per language), and cached.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import unicodedata
+from functools import cache
+
+# Names shorter than this are too often words or initials ("Al", "Bo", "Ed").
+MIN_NAME_LEN = 3
+
+
+def _latin_name(name: str) -> bool:
+    """A capitalised name in Latin letters (hyphens allowed: "Jean-Pierre")."""
+    if len(name) < MIN_NAME_LEN or not name[0].isupper() or name.isupper():
+        return False
+    for ch in name:
+        if ch == "-":
+            continue
+        if not ch.isalpha() or "LATIN" not in unicodedata.name(ch, ""):
+            return False
+    return True
+
+
+@cache
+def _faker_names() -> tuple[frozenset[str], frozenset[str]]:
+    import faker.providers.person as person
+
+    first: set[str] = set()
+    last: set[str] = set()
+    for module in pkgutil.iter_modules(person.__path__):
+        provider = getattr(importlib.import_module(f"{person.__name__}.{module.name}"), "Provider", None)
+        if provider is None:
+            continue
+        for attr, into in (
+            ("first_names", first),
+            ("first_names_male", first),
+            ("first_names_female", first),
+            ("last_names", last),
+        ):
+            names = vars(provider).get(attr)  # class attributes only: some locales define properties
+            if isinstance(names, dict | tuple | list | set | frozenset):
+                into.update(n for n in names if isinstance(n, str) and _latin_name(n))
+    return frozenset(first), frozenset(last)
+
+
+def first_names() -> frozenset[str]:
+    """Given names, as written ("Jan", "Céline", "Jean-Pierre")."""
+    return _faker_names()[0]
+
+
+def last_names() -> frozenset[str]:
+    """Family names, as written ("Fischer", "Jansen", "Rossi")."""
+    return _faker_names()[1]
+
+
+@cache
+def common_words(lang: str, n: int) -> frozenset[str]:
+    """The ``n`` most frequent words of ``lang``, lower case (empty for a language wordfreq lacks)."""
+    from wordfreq import top_n_list
+
+    try:
+        return frozenset(top_n_list(lang, n))
+    except LookupError:
+        return frozenset()
+
+
+@cache
+def stop_words(lang: str) -> frozenset[str]:
+    """spaCy's stop words of ``lang``, lower case (empty for a language spaCy lacks)."""
+    try:
+        module = importlib.import_module(f"spacy.lang.{lang}.stop_words")
+    except ImportError:
+        return frozenset()
+    return frozenset(w.lower() for w in module.STOP_WORDS)

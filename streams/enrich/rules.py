@@ -1,0 +1,523 @@
+"""People and organisations found by rules, for languages whose pipeline has no trained NER.
+
+A blank spaCy pipeline finds only what the gazetteer lists. These rules add, over plain text:
+
+- **People** (``PER``): a given name from a lexicon (``streams.enrich.lexicons``) followed by a
+  capitalised surname, with particles ("Jan de Vries", "Ursula von der Leyen", "Marine Le Pen");
+  later in the same text the surname alone ("De Vries zei") and the given name alone are the same
+  person. Titles ("Minister", "Dr.") are never part of the span.
+- **Organisations** (``ORG``): acronyms ("RIVM", "BASF", "AfD", the "CDU" of "CDU-Politiker"),
+  names built on an organisation word ("Deutsche Bank", "Banque de France", "ministère de la
+  Transition écologique", "Universiteit Utrecht", "Robert Koch-Institut", "Bundesärztekammer") and
+  company names with a legal form ("Thales Alenia Space SA", "ASML Holding N.V.").
+
+Guards, for precision: an all-caps line (a shouted headline) is skipped; a given name that is also a
+common word of the language ("Will", "Mark", "Jean"), as at the start of a sentence, needs a surname
+that is not one; a surname candidate that is a common word is refused unless it is a known surname
+(German capitalises every noun: "Anna Geburtstag" is not a person, "Klaus Fischer" is); a name
+inside or starting on a gazetteer place or organisation is left to the gazetteer ("Paris
+Saint-Germain"); acronyms skip roman numerals, currency codes, units and common all-caps words.
+
+Mentions come out with ``source="rule"`` and no link; ``EntityPipeline`` links the ones the
+gazetteer knows, a surname alone inherits the link of a known person named in full, and the merge
+(``entities.merge_mentions``) settles overlaps with the gazetteer. Pure Python over a string.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from babel.numbers import list_currencies
+
+from streams.enrich import lexicons
+from streams.enrich.matcher import Mention
+
+SOURCE = "rule"
+LANGUAGES = frozenset({"nl", "en", "de", "fr", "es", "it"})
+
+# Words: letters, joined by hyphens ("Jansen-Kok", "Koch-Institut"); then numbers; then any other
+# single character (punctuation).
+_TOKEN = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|\d+(?:[.,]\d+)*|[^\w\s]")
+_ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
+# "AfD", "PvdA", "KfW": capitals with at most as many small letters, ending on a capital.
+_MIXED_ACRONYM = re.compile(r"[A-Z][a-z]{0,2}[A-Z](?:[a-z]?[A-Z])*")
+
+_SENTENCE_END = frozenset(".!?:;")
+_OPENERS = frozenset("\"'«»“”„‘’‚‹›([-–—•*")  # between a sentence end and its first word
+# Abbreviations whose period does not end a sentence (before a name: "Dr. Klaus Reinhardt").
+_ABBREVIATIONS = frozenset({"dr", "prof", "mr", "mrs", "ms", "st", "mme", "mlle", "sr", "sra", "jr", "hr", "fr", "dhr"})
+
+# Titles and forms of address: never a given name or surname, never inside a person's span.
+TITLES = frozenset(
+    {
+        "minister", "ministerin", "ministre", "ministro", "ministra", "president", "präsident", "präsidentin",
+        "président", "présidente", "presidente", "premier", "premiere", "kanzler", "kanzlerin", "bundeskanzler",
+        "bundeskanzlerin", "chancellor", "dr", "prof", "professor", "professorin", "mr", "mrs", "ms", "sir", "dame",
+        "lady", "lord", "herr", "frau", "monsieur", "madame", "mme", "mevrouw", "meneer", "señor", "señora", "signor",
+        "signora", "king", "queen", "prince", "princess", "koning", "koningin", "könig", "königin", "roi", "reine",
+        "re", "rey", "reina", "prins", "prinses", "prinz", "prinzessin", "pope", "paus", "papst", "pape", "papa",
+        "saint", "sankt", "sint", "san", "santa", "santo", "general", "generaal", "général", "generale", "senator",
+        "senatorin", "sénateur", "burgemeester", "bürgermeister", "bürgermeisterin", "maire", "mayor", "sindaco",
+        "alcalde", "coach", "trainer", "bondscoach", "captain", "kapitän", "kapitein", "bishop", "bisschop",
+        "bischof", "évêque", "vescovo", "obispo",
+    }
+)  # fmt: skip
+
+# Surname particles, in either case ("Jan de Vries", "Marine Le Pen", "Luca De Meo").
+PARTICLES = frozenset(
+    {"van", "de", "der", "den", "het", "'t", "ter", "ten", "te", "von", "vom", "zu", "zum", "zur", "di", "da",
+     "del", "della", "dello", "dei", "degli", "du", "des", "le", "la", "dos", "das", "do", "bin", "ibn", "al", "el",
+     "mac", "mc", "o'"}
+)  # fmt: skip
+_MAX_PARTICLES = 3
+
+# All-caps words that are not organisations: units, measures, diseases, common abbreviations.
+COMMON_CAPS = frozenset(
+    """OK TV PC CEO CFO COO CTO PR AI KI IA PDF USB DNA DNS RNA ARN ADN GPS SMS MMS VIP FAQ ID IT IQ HR PS PPS AM PM
+    BC AD CET CEST UTC GMT HD LED LCD SUV PS KW KWH MWH GWH TWH MW GW KV CO NOX PH CM KM MM KG MG ML MHZ GHZ GB MB TB
+    KB HIV AIDS SIDA COVID SARS MERS RSV BSE ADHD ALS MRI MRT IRM BMI BIP PIB GDP BNP CPI VAT BTW MWST TVA IVA HICP
+    LNG LPG CNG EV NB PS RIP DIY ASAP LOL XXL XL XS TBC NN NOS MVP QR LGBT LGBTQ LGBTI LHBTI WC TGV ICE IC TOP LIVE
+    NEWS BREAKING UPDATE VIDEO FOTO PHOTO AUDIO""".split()
+)
+_UNITS_LOWER = frozenset({"km", "kg", "mg", "cm", "mm", "kwh", "mw", "gw", "ha", "ml"})
+
+# Organisation words. Head-final: "<Name> Bank", "Deutsche Bank", "Alfred Wegener Institute".
+HEADS_FINAL = frozenset(
+    """Bank Group Gruppe Groep Holding Holdings Institute Institut Instituut University Universität Universiteit
+    College Foundation Stiftung Stichting Agency Agentur Partei Partij Party Council Committee Commission Association
+    Verband Verein Vereniging Museum Hospital Klinik Klinikum Ziekenhuis Airlines Airways Motors Research Hochschule
+    Hogeschool Corporation Company Gesellschaft Federation Federatie Föderation Authority Behörde Autoriteit Bureau
+    Service Dienst Ministerium Ministry Ministerie Tribunal Gericht Court Orchestra Orchester Orkest Club Records
+    Studios Pictures Telecom Pharma Energie Energy""".split()
+)
+# Head-initial: "Banque de France", "University of Copenhagen", "Institut Pasteur", "ministerie van Financiën".
+HEADS_INITIAL = frozenset(
+    """Bank Banque Banco Banca University Université Universidad Università Universität Universiteit Universitat
+    Institute Institut Instituto Istituto Instituut Ministry Ministerie Ministerium Ministère Ministerio Ministero
+    Department Agence Agencia Agenzia Agency Agentschap Museum Musée Museo Centre Center Centro Centrum Partido Partito
+    Parti Partij Fondation Fundación Fondazione Foundation Stichting Stiftung Federation Fédération Federación
+    Federazione Association Asociación Associazione Caisse Office Hospital Hôpital Hospital Ospedale Clinique Clinic
+    Klinikum School École Escuela Scuola Collège College Academy Académie Academia Accademia Akademie Academie
+    Hochschule Hogeschool Orchestre Orchestra Orquesta Conservatoire Conservatorium Cour Court Corte Tribunal
+    Commission Comisión Commissione Commissie Kommission Council Conseil Consejo Consiglio Raad Rat Gemeente
+    Provincie Landgericht Amtsgericht Oberlandesgericht Verwaltungsgericht""".split()
+)
+# Heads written in lower case in running text of these languages ("ministère de la Santé").
+HEADS_LOWER = frozenset({"ministerie", "ministère", "ministerio", "ministero", "gemeente", "provincie"})
+# Heads that may be followed directly by a name ("Institut Pasteur", "Universität Hamburg").
+HEADS_BEFORE_NAME = frozenset(
+    """Bank Banco Banca Institut Instituut Universität Universiteit University Museum Museo Musée Stichting Stiftung
+    Klinikum Hochschule Hogeschool Gemeente Provincie Fondation Fondazione Fundación""".split()
+)
+CONNECTORS = frozenset(
+    {"of", "for", "de", "du", "des", "d'", "d’", "del", "della", "dell'", "dell’", "delle", "dei", "degli", "di",
+     "van", "voor", "für", "der", "do", "da", "dos", "das"}
+)  # fmt: skip
+ARTICLES = frozenset({"la", "l'", "l’", "le", "les", "los", "las", "el", "il", "lo", "the", "het", "de", "die", "den"})
+AND = frozenset({"and", "und", "en", "et", "y", "e", "&"})
+# A German compound that names a federal body ("Bundesärztekammer", "Umweltbundesamt") or a Dutch
+# national one ("Rijkswaterstaat", "Rijksmuseum").
+_COMPOUND_ORG = re.compile(
+    r"(?:[A-ZÄÖÜ]\w*)?(?:Bundes\w*(?:amt|anstalt|ministerium|kammer|bank|regierung|agentur|gericht|tag|rat|wehr|"
+    r"polizei|verband|institut|behörde|netzagentur|kartellamt|gerichtshof|versammlung)s?|\w+ministeriums?)"
+    r"|Rijks(?:waterstaat|museum|overheid|universiteit|instituut|dienst|academie|archief)"
+)
+# A hyphenated compound ending on an organisation word: "Robert Koch-Institut", "Max-Planck-Instituts".
+_HYPHEN_ORG = re.compile(
+    r"\w+(?:-\w+)*-(?:Institut|Instituts|Institute|Instituut|Universität|Universiteit|University|Stiftung|Klinik|"
+    r"Klinikum|Gesellschaft|Verband|Museum|Zentrum|Centrum|Center|Hochschule|Akademie|Bank|Gruppe|Konzern|Werke)"
+)
+# A legal form after a company name: "Volkswagen AG", "ASML Holding N.V.", "Fiat S.p.A.".
+_LEGAL_FORM = re.compile(
+    r"[ \u00a0](?:GmbH(?: & Co\. KG)?|AG|SE|KGaA|N\.V\.|NV|B\.V\.|BV|S\.A\.|SA|SAS|S\.p\.A\.|SpA|S\.r\.l\.|Srl|"
+    r"S\.L\.|Inc\.|Inc|Ltd\.|Ltd|Limited|plc|PLC|LLC|Corp\.|Corporation)(?![\w])"
+)
+_ROMANCE = frozenset({"fr", "es", "it"})
+# Adjective endings after a Romance head's name ("ministère de la Transition écologique").
+_ROMANCE_ADJECTIVE = re.compile(
+    r"\w+(?:ique|iques|ale|ales|al|aux|elle|elles|aire|aires|ienne|iennes|aise|aises|oise|oises|ano|ana|ani|ane|ico|"
+    r"ica|ici|iche|ional|ionale|ionales|ionali|ivo|iva|ive|if)"
+)
+
+# How many of a language's most frequent words count as common (German capitalises every noun, so
+# its list must reach further down to hold them).
+COMMON_SURNAME_RANK = {"de": 20000}
+COMMON_SURNAME_RANK_DEFAULT = 4000
+COMMON_GIVEN_NAME_RANK = 5000
+COMMON_ACRONYM_RANK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    start: int
+    end: int
+    text: str
+    word: bool  # letters (and hyphens), not a number or punctuation
+    sentence_start: bool  # the first word of a sentence, a line or the text
+    shouted: bool  # on an all-caps line (a shouted headline)
+    glued: bool  # only spaces (no line break, no punctuation) since the previous token
+
+
+def tokenize(text: str) -> list[Token]:
+    """Words, numbers and punctuation of ``text``, with where sentences start and which lines shout."""
+    raw = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    shouted = _shouted_spans(text)
+    out: list[Token] = []
+    boundary = True
+    prev_word = ""
+    prev_end = 0
+    si = 0
+    for start, end, tok in raw:
+        gap = text[prev_end:start]
+        if "\n" in gap:
+            boundary = True
+        word = tok[0].isalpha()
+        while si < len(shouted) and shouted[si][1] <= start:
+            si += 1
+        shout = si < len(shouted) and shouted[si][0] <= start
+        glued = bool(out) and not gap.strip(" \t\u00a0")
+        out.append(Token(start, end, tok, word, boundary and word, shout, glued))
+        if word or tok[0].isdigit():
+            boundary = False
+            prev_word = tok
+        elif tok in _SENTENCE_END and not (tok == "." and _abbreviation(prev_word)):
+            boundary = True
+        elif tok not in _OPENERS:
+            boundary = False
+        prev_end = end
+    return out
+
+
+def _abbreviation(word: str) -> bool:
+    return word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper())
+
+
+def _shouted_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every line written in capitals: three or more words, 80 % of them all-caps."""
+    spans = []
+    pos = 0
+    for line in text.split("\n"):
+        words = [w for w in re.findall(r"[^\W\d_]+", line) if len(w) > 1]
+        if len(words) >= 3 and sum(w.isupper() for w in words) >= 0.8 * len(words):
+            spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+class EntityRules:
+    """The rules of one language: ``find(text, gazetteer_mentions) -> [Mention]`` (module docstring)."""
+
+    def __init__(self, lang: str):
+        if lang not in LANGUAGES:
+            raise ValueError(f"no entity rules for language {lang!r} (have: {', '.join(sorted(LANGUAGES))})")
+        self.lang = lang
+
+    # --- lexicons (built on first use) -----------------------------------------------------------
+
+    @cached_property
+    def given_names(self) -> frozenset[str]:
+        return lexicons.first_names() - {t.capitalize() for t in TITLES}
+
+    @cached_property
+    def surnames(self) -> frozenset[str]:
+        return lexicons.last_names()
+
+    @cached_property
+    def stop(self) -> frozenset[str]:
+        return lexicons.stop_words(self.lang) | PARTICLES | ARTICLES
+
+    @cached_property
+    def common_for_surname(self) -> frozenset[str]:
+        return lexicons.common_words(self.lang, COMMON_SURNAME_RANK.get(self.lang, COMMON_SURNAME_RANK_DEFAULT))
+
+    @cached_property
+    def common_for_given(self) -> frozenset[str]:
+        return lexicons.common_words(self.lang, COMMON_GIVEN_NAME_RANK)
+
+    @cached_property
+    def common_for_acronym(self) -> frozenset[str]:
+        return lexicons.common_words(self.lang, COMMON_ACRONYM_RANK) | self.stop
+
+    @cached_property
+    def currencies(self) -> frozenset[str]:
+        return frozenset(list_currencies())
+
+    # --- entry point ------------------------------------------------------------------------------
+
+    def find(self, text: str, gazetteer: Sequence[Mention] = ()) -> list[Mention]:
+        """Rule mentions of ``text``; ``gazetteer`` = the gazetteer's matches in it (the guards read them)."""
+        tokens = tokenize(text)
+        if not tokens:
+            return []
+        owner = _owners(tokens, gazetteer)
+        people = self._people(tokens, owner)
+        found = [Mention(t0.start, t1.end, "PER", SOURCE) for t0, t1, _, _ in people]
+        found += self._same_people(tokens, owner, people, gazetteer, text)
+        found += self._organisations(tokens, owner, text)
+        return found
+
+    # --- people -----------------------------------------------------------------------------------
+
+    def _given(self, tok: Token) -> bool:
+        if not tok.word or tok.shouted or not tok.text[0].isupper():
+            return False
+        names = self.given_names
+        return tok.text in names or ("-" in tok.text and all(p in names for p in tok.text.split("-")))
+
+    def _name_word(self, tok: Token) -> bool:
+        """Could be (part of) a surname: capitalised, some small letters, no title, no function word."""
+        text = tok.text
+        return (
+            tok.word
+            and not tok.shouted
+            and len(text) >= 2
+            and text[0].isupper()
+            and any(c.islower() for c in text)
+            and text.lower() not in TITLES
+            and text.lower() not in self.stop
+            and text not in HEADS_FINAL
+            and text not in HEADS_INITIAL
+        )
+
+    def _common(self, word: str) -> bool:
+        return all(part.lower() in self.common_for_surname for part in word.split("-"))
+
+    def _people(self, tokens: list[Token], owner: list[Mention | None]) -> list[tuple[Token, Token, int, int]]:
+        """(first token, last token, index of the given name, index where the surname starts)."""
+        out = []
+        i, n = 0, len(tokens)
+        while i < n:
+            tok = tokens[i]
+            if not self._given(tok) or _placed(owner[i]):
+                i += 1
+                continue
+            # A second given name ("Jan Peter Balkenende"), then particles, then the surname.
+            j = i + 1
+            if j + 1 < n and self._given(tokens[j]) and tokens[j].glued and self._surname_at(tokens, j + 1, owner):
+                j += 1
+            end = self._surname_at(tokens, j, owner)
+            if end is None:
+                i += 1
+                continue
+            last = tokens[end - 1]
+            surname = last.text
+            ambiguous = tok.text.lower() in self.common_for_given
+            known = surname in self.surnames
+            if self._common(surname) and (ambiguous or not known):
+                i += 1
+                continue
+            out.append((tok, last, i, j))
+            i = end
+        return out
+
+    def _surname_at(self, tokens: list[Token], j: int, owner: list[Mention | None]) -> int | None:
+        """End index of "[particles] Surname" starting at ``j``, or None."""
+        k = j
+        while k < len(tokens) and k - j < _MAX_PARTICLES and tokens[k].glued and tokens[k].text.lower() in PARTICLES:
+            k += 1
+        if k >= len(tokens):
+            return None
+        tok = tokens[k]
+        if not tok.glued or not self._name_word(tok) or _placed(owner[k]):
+            return None
+        if k > j and tokens[k - 1].text.lower() in ("le", "la", "de") and self.lang in _ROMANCE | {"en"}:
+            # "Jean de France", "Marie la Reine": a lower-case Romance article before a common word
+            if tokens[k - 1].text.islower() and self._common(tok.text):
+                return None
+        return k + 1
+
+    def _same_people(self, tokens, owner, people, gazetteer: Sequence[Mention], text: str) -> list[Mention]:
+        """The surname alone, or the given name alone, of a person named in full in the same text."""
+        forms: dict[tuple[str, ...], str | None] = {}  # token texts -> gazetteer key (None: unlinked)
+        for _, last, gi, si in people:
+            surname = tuple(t.text for t in tokens[si : tokens.index(last, si) + 1])
+            forms.setdefault(surname, None)
+            forms.setdefault(tuple(_capitalise(surname)), None)
+            given = tokens[gi].text
+            if given.lower() not in self.common_for_given:
+                forms.setdefault((given,), None)
+        for m in gazetteer:  # a known person named in full: the surname alone keeps the link
+            if m.label == "PER" and m.key is not None:
+                words = [t.group() for t in _TOKEN.finditer(text, m.start, m.end)]
+                if len(words) >= 2 and words[0] in self.given_names:
+                    forms.setdefault(tuple(words[1:]), m.key)
+        if not forms:
+            return []
+        covered = bytearray(len(text) + 1)
+        for t0, t1, _, _ in people:
+            covered[t0.start : t1.end] = b"\x01" * (t1.end - t0.start)
+        out = []
+        longest = max(len(f) for f in forms)
+        i, n = 0, len(tokens)
+        while i < n:
+            hit = None
+            for size in range(min(longest, n - i), 0, -1):
+                key = tuple(t.text for t in tokens[i : i + size])
+                if key in forms and all(tokens[i + x].glued for x in range(1, size)):
+                    hit = size
+                    break
+                if size == 1 and self.lang in ("de", "nl") and key[0].endswith("s") and (key[0][:-1],) in forms:
+                    hit = 1  # German and Dutch genitive: "Weidels", "De Vries'"
+                    key = (key[0][:-1],)
+                    break
+            if hit is None or covered[tokens[i].start] or _placed(owner[i]):
+                i += 1
+                continue
+            nxt = tokens[i + hit] if i + hit < n else None
+            if nxt is not None and nxt.glued and self._name_word(nxt) and not _placed(owner[i + hit]):
+                i += 1  # part of a longer name: "Frank" of "Frank Renout" is not the Frank we know
+                continue
+            out.append(Mention(tokens[i].start, tokens[i + hit - 1].end, "PER", SOURCE, forms[key]))
+            i += hit
+        return out
+
+    # --- organisations ----------------------------------------------------------------------------
+
+    def _organisations(self, tokens: list[Token], owner: list[Mention | None], text: str) -> list[Mention]:
+        out: list[Mention] = []
+        for i, tok in enumerate(tokens):
+            if not tok.word or tok.shouted:
+                continue
+            acronym = self._acronym(tok)
+            if acronym is not None:
+                out.append(Mention(tok.start, tok.start + len(acronym), "ORG", SOURCE))
+            if _COMPOUND_ORG.fullmatch(tok.text) or _HYPHEN_ORG.fullmatch(tok.text):
+                start = self._modifiers_before(tokens, i, owner)
+                end = self._tail_after(tokens, i + 1, text, compound=True)
+                out.append(Mention(tokens[start].start, tokens[end - 1].end, "ORG", SOURCE))
+                continue
+            if tok.text in HEADS_FINAL:
+                start = self._modifiers_before(tokens, i, owner)
+                if start < i:
+                    end = self._place_after(tokens, i + 1, owner) if tok.text in HEADS_BEFORE_NAME else i + 1
+                    out.append(Mention(tokens[start].start, tokens[end - 1].end, "ORG", SOURCE))
+            if tok.text in HEADS_INITIAL or (tok.text in HEADS_LOWER and tok.text.islower()):
+                end = self._tail_after(tokens, i + 1, text, compound=False)
+                if end == i + 1 and tok.text in HEADS_BEFORE_NAME:
+                    end = self._place_after(tokens, i + 1, owner, any_name=True)
+                if end > i + 1:
+                    out.append(Mention(tok.start, tokens[end - 1].end, "ORG", SOURCE))
+            if tok.text[0].isupper() and (legal := _LEGAL_FORM.match(text, tok.end)) is not None:
+                start = self._modifiers_before(tokens, i + 1, owner)
+                if start <= i:
+                    out.append(Mention(tokens[start].start, legal.end(), "ORG", SOURCE))
+        return out
+
+    def _acronym(self, tok: Token) -> str | None:
+        """The acronym ``tok`` is or starts with ("RIVM", "AfD", "CDU" of "CDU-Politiker"), or None."""
+        text = tok.text
+        head, _, rest = text.partition("-")
+        if rest:
+            if not any(c.islower() for c in rest):
+                return None  # "GRACE-FO": a product code, not an organisation and a noun
+            text = head
+        if not 2 <= len(text) <= 6:
+            return None
+        if not (text.isupper() or _MIXED_ACRONYM.fullmatch(text)):
+            return None
+        if sum(c.isupper() for c in text) < 2 or sum(c.islower() for c in text) > sum(c.isupper() for c in text):
+            return None
+        if text.isupper() and (
+            _ROMAN.fullmatch(text)
+            or text in COMMON_CAPS
+            or text in self.currencies
+            or text.lower() in self.common_for_acronym
+            or text.lower() in _UNITS_LOWER
+        ):
+            return None
+        return text
+
+    def _modifiers_before(self, tokens: list[Token], i: int, owner: list[Mention | None]) -> int:
+        """Index of the first of up to three capitalised words right before token ``i`` (``i``: none)."""
+        start = i
+        while start > 0 and i - start < 3:
+            prev = tokens[start - 1]
+            if not (tokens[start].glued and prev.word and prev.text[0].isupper()):
+                break
+            if prev.text.lower() in self.stop or prev.text.lower() in TITLES or prev.shouted:
+                break
+            if prev.sentence_start and prev.text.lower() in self.common_for_given and start - 1 == i - 1:
+                pass  # "Deutsche Bank" at a sentence start: still a name
+            start -= 1
+        return start
+
+    def _tail_after(self, tokens: list[Token], k: int, text: str, *, compound: bool) -> int:
+        """End index of "connector [article] Name [and Name] [adjective]" after a head at ``k - 1``."""
+        n = len(tokens)
+        j = k
+        # A French elision is three tokens: d ' Italia.
+        if j + 1 < n and tokens[j].text.lower() in ("d", "l", "dell") and tokens[j + 1].text in ("'", "’"):
+            conn = tokens[j].text.lower() + "'"
+            j += 2
+        elif j < n and tokens[j].glued:
+            conn = tokens[j].text.lower()
+            j += 1
+        else:
+            return k
+        if conn not in CONNECTORS and conn not in ("d'", "dell'"):
+            return k
+        if compound and conn not in ("für", "for", "of", "voor", "van"):
+            return k
+        if j < n and tokens[j].text.lower() in ARTICLES and tokens[j].glued:
+            j += 1
+        elif j + 1 < n and tokens[j].text.lower() == "l" and tokens[j + 1].text in ("'", "’"):
+            j += 2
+        end = None
+        while j < n and tokens[j].word and tokens[j].text[0].isupper() and tokens[j].text.lower() not in self.stop:
+            if tokens[j].shouted:
+                break
+            j += 1
+            end = j
+            if j + 1 < n and tokens[j].text in AND and tokens[j + 1].text[:1].isupper():
+                j += 1  # "Wirtschaft und Klimaschutz"
+        if end is None:
+            return k
+        if self.lang in _ROMANCE and end < n and _ROMANCE_ADJECTIVE.fullmatch(tokens[end].text):
+            end += 1
+        return end
+
+    def _place_after(self, tokens: list[Token], k: int, owner: list[Mention | None], *, any_name: bool = False) -> int:
+        """``k + 1`` when token ``k`` names the place of a university, museum ... ("Universität Hamburg")."""
+        if k >= len(tokens):
+            return k
+        tok = tokens[k]
+        if not tok.glued or not self._name_word(tok):
+            return k
+        if _placed(owner[k]) and owner[k].label == "LOC" and owner[k].end == tok.end:
+            return k + 1
+        if any_name and not self._common(tok.text) and owner[k] is None:
+            return k + 1
+        return k
+
+
+def _capitalise(words: Iterable[str]) -> list[str]:
+    words = list(words)
+    return [words[0][:1].upper() + words[0][1:], *words[1:]] if words else words
+
+
+def _owners(tokens: list[Token], gazetteer: Sequence[Mention]) -> list[Mention | None]:
+    """Per token, the gazetteer match that covers it (the longest), or None."""
+    owner: list[Mention | None] = [None] * len(tokens)
+    if not gazetteer:
+        return owner
+    starts = [t.start for t in tokens]
+    for m in sorted(gazetteer, key=lambda m: m.end - m.start):
+        i = bisect.bisect_left(starts, m.start)
+        while i < len(tokens) and tokens[i].start < m.end:
+            owner[i] = m
+            i += 1
+    return owner
+
+
+def _placed(m: Mention | None) -> bool:
+    """Covered by a gazetteer match of a place, organisation or thing (not a person)."""
+    return m is not None and m.label != "PER"
+
+
+def drop_overlapping(rules: Iterable[Mention], model: Sequence[Mention]) -> list[Mention]:
+    """Rule mentions that overlap no model mention: a trained model's decision is never overridden."""
+    return [r for r in rules if not any(m.start < r.end and r.start < m.end for m in model)]
