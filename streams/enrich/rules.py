@@ -62,10 +62,35 @@ TITLES = frozenset(
         "re", "rey", "reina", "prins", "prinses", "prinz", "prinzessin", "pope", "paus", "papst", "pape", "papa",
         "saint", "sankt", "sint", "san", "santa", "santo", "general", "generaal", "général", "generale", "senator",
         "senatorin", "sénateur", "burgemeester", "bürgermeister", "bürgermeisterin", "maire", "mayor", "sindaco",
-        "alcalde", "coach", "trainer", "bondscoach", "captain", "kapitän", "kapitein", "bishop", "bisschop",
+        "alcalde", "governor", "coach", "trainer", "bondscoach", "captain", "kapitän", "kapitein", "bishop", "bisschop",
         "bischof", "évêque", "vescovo", "obispo",
     }
 )  # fmt: skip
+
+# Roles written before a name ("Botschafter Oleksii Makeiev", "analist Ruud Hoekstra"): what follows
+# is a person even when the given name is in no lexicon. Dutch and German also join them to a
+# qualifier ("VW-Chef", "Bundesgesundheitsministerin", "teambaas"): those end on one of ROLE_ENDINGS.
+ROLES = TITLES | frozenset(
+    {
+        "governor", "ambassador", "analyst", "director", "spokesman", "spokeswoman", "spokesperson", "chairman",
+        "chairwoman", "chair", "secretary", "researcher", "scientist", "economist", "correspondent", "reporter",
+        "leader", "ceo", "chief", "manager", "founder", "author", "director-general", "commissioner", "envoy",
+        "analist", "directeur", "directrice", "woordvoerder", "woordvoerster", "onderzoeker", "onderzoekster",
+        "hoogleraar", "voorzitter", "econoom", "topman", "topvrouw", "teambaas", "coureur", "staatssecretaris",
+        "fractievoorzitter", "partijleider", "wethouder", "gedeputeerde", "commissaris", "ambassadeur", "oud-premier",
+        "botschafter", "botschafterin", "sprecher", "sprecherin", "forscher", "forscherin", "direktor", "direktorin",
+        "leiter", "leiterin", "chef", "chefin", "vorsitzende", "vorsitzender", "analystin", "ökonom", "ökonomin",
+        "korrespondent", "korrespondentin", "sportdirektor", "geschäftsführer", "geschäftsführerin", "vorstand",
+        "porte-parole", "chercheur", "chercheuse", "économiste", "analyste", "correspondant", "correspondante",
+        "délégué", "déléguée", "entraîneur", "directeur général", "secrétaire", "ambassadrice", "député", "députée",
+        "portavoz", "investigador", "investigadora", "director", "directora", "economista", "analista",
+        "corresponsal", "embajador", "embajadora", "entrenador", "portavoce", "ricercatore", "ricercatrice",
+        "direttore", "direttrice", "ambasciatore", "allenatore", "segretario", "deputato",
+    }
+)  # fmt: skip
+ROLE_ENDINGS = ("chef", "chefin", "minister", "ministerin", "präsident", "präsidentin", "sprecher", "sprecherin",
+                "direktor", "direktorin", "leiter", "leiterin", "vorsitzende", "vorsitzender", "trainer", "forscher",
+                "forscherin", "voorzitter", "woordvoerder", "directeur", "baas", "kanzler", "kanzlerin")  # fmt: skip
 
 # Surname particles, in either case ("Jan de Vries", "Marine Le Pen", "Luca De Meo").
 PARTICLES = frozenset(
@@ -91,14 +116,14 @@ HEADS_FINAL = frozenset(
     College Foundation Stiftung Stichting Agency Agentur Partei Partij Party Council Committee Commission Association
     Verband Verein Vereniging Museum Hospital Klinik Klinikum Ziekenhuis Airlines Airways Motors Research Hochschule
     Hogeschool Corporation Company Gesellschaft Federation Federatie Föderation Authority Behörde Autoriteit Bureau
-    Service Dienst Ministerium Ministry Ministerie Tribunal Gericht Court Orchestra Orchester Orkest Club Records
+    Service Dienst Ministerium Ministry Ministerie Tribunal Gericht Department Gallery Galerie Racing Orchestra Orchester Orkest Club Records
     Studios Pictures Telecom Pharma Energie Energy""".split()
 )
 # Head-initial: "Banque de France", "University of Copenhagen", "Institut Pasteur", "ministerie van Financiën".
 HEADS_INITIAL = frozenset(
     """Bank Banque Banco Banca University Université Universidad Università Universität Universiteit Universitat
     Institute Institut Instituto Istituto Instituut Ministry Ministerie Ministerium Ministère Ministerio Ministero
-    Department Agence Agencia Agenzia Agency Agentschap Museum Musée Museo Centre Center Centro Centrum Partido Partito
+    Department Centres Centers Agence Agencia Agenzia Agency Agentschap Museum Musée Museo Centre Center Centro Centrum Partido Partito
     Parti Partij Fondation Fundación Fondazione Foundation Stichting Stiftung Federation Fédération Federación
     Federazione Association Asociación Associazione Caisse Office Hospital Hôpital Hospital Ospedale Clinique Clinic
     Klinikum School École Escuela Scuola Collège College Academy Académie Academia Accademia Akademie Academie
@@ -122,9 +147,10 @@ AND = frozenset({"and", "und", "en", "et", "y", "e", "&"})
 # A German compound that names a federal body ("Bundesärztekammer", "Umweltbundesamt") or a Dutch
 # national one ("Rijkswaterstaat", "Rijksmuseum").
 _COMPOUND_ORG = re.compile(
-    r"(?:[A-ZÄÖÜ]\w*)?(?:Bundes\w*(?:amt|anstalt|ministerium|kammer|bank|regierung|agentur|gericht|tag|rat|wehr|"
+    r"(?:[A-ZÄÖÜ]\w*?)?(?:[Bb]undes\w*(?:amt|anstalt|ministerium|kammer|bank|regierung|agentur|gericht|tag|rat|wehr|"
     r"polizei|verband|institut|behörde|netzagentur|kartellamt|gerichtshof|versammlung)s?|\w+ministeriums?)"
     r"|Rijks(?:waterstaat|museum|overheid|universiteit|instituut|dienst|academie|archief)"
+    r"|[A-Z]\w+(?:vereniging|stichting|verband)"
 )
 # A hyphenated compound ending on an organisation word: "Robert Koch-Institut", "Max-Planck-Instituts".
 _HYPHEN_ORG = re.compile(
@@ -159,18 +185,19 @@ class Token:
     word: bool  # letters (and hyphens), not a number or punctuation
     sentence_start: bool  # the first word of a sentence, a line or the text
     shouted: bool  # on an all-caps line (a shouted headline)
+    headline: bool  # on a Title Case line ("Bank Of England Holds Rates")
     glued: bool  # only spaces (no line break, no punctuation) since the previous token
 
 
 def tokenize(text: str) -> list[Token]:
     """Words, numbers and punctuation of ``text``, with where sentences start and which lines shout."""
     raw = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
-    shouted = _shouted_spans(text)
+    shouted, headlines = _line_spans(text)
     out: list[Token] = []
     boundary = True
     prev_word = ""
     prev_end = 0
-    si = 0
+    si = hi = 0
     for start, end, tok in raw:
         gap = text[prev_end:start]
         if "\n" in gap:
@@ -178,9 +205,12 @@ def tokenize(text: str) -> list[Token]:
         word = tok[0].isalpha()
         while si < len(shouted) and shouted[si][1] <= start:
             si += 1
+        while hi < len(headlines) and headlines[hi][1] <= start:
+            hi += 1
         shout = si < len(shouted) and shouted[si][0] <= start
+        headline = hi < len(headlines) and headlines[hi][0] <= start
         glued = bool(out) and not gap.strip(" \t\u00a0")
-        out.append(Token(start, end, tok, word, boundary and word, shout, glued))
+        out.append(Token(start, end, tok, word, boundary and word, shout, headline, glued))
         if word or tok[0].isdigit():
             boundary = False
             prev_word = tok
@@ -196,16 +226,19 @@ def _abbreviation(word: str) -> bool:
     return word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper())
 
 
-def _shouted_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every line written in capitals: three or more words, 80 % of them all-caps."""
-    spans = []
+def _line_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(start, end) of the lines written in capitals (three or more words, 80 % of them all-caps) and of
+    the lines in Title Case (four or more words, 80 % of them capitalised, small words included)."""
+    shouted, titled = [], []
     pos = 0
     for line in text.split("\n"):
         words = [w for w in re.findall(r"[^\W\d_]+", line) if len(w) > 1]
         if len(words) >= 3 and sum(w.isupper() for w in words) >= 0.8 * len(words):
-            spans.append((pos, pos + len(line)))
+            shouted.append((pos, pos + len(line)))
+        elif len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.8 * len(words):
+            titled.append((pos, pos + len(line)))
         pos += len(line) + 1
-    return spans
+    return shouted, titled
 
 
 class EntityRules:
@@ -220,7 +253,7 @@ class EntityRules:
 
     @cached_property
     def given_names(self) -> frozenset[str]:
-        return lexicons.first_names() - {t.capitalize() for t in TITLES}
+        return lexicons.first_names() - {t.capitalize() for t in ROLES}
 
     @cached_property
     def surnames(self) -> frozenset[str]:
@@ -297,22 +330,60 @@ class EntityRules:
                 continue
             # A second given name ("Jan Peter Balkenende"), then particles, then the surname.
             j = i + 1
-            if j + 1 < n and self._given(tokens[j]) and tokens[j].glued and self._surname_at(tokens, j + 1, owner):
+            if j + 1 < n and self._given(tokens[j]) and tokens[j].glued and self._word_at(tokens, j + 1, owner):
                 j += 1
             end = self._surname_at(tokens, j, owner)
             if end is None:
                 i += 1
                 continue
+            if self._name_goes_on(tokens, end, owner):
+                i = end  # a longer name goes on ("Thales Alenia Space", "Red Bull Racing"): not a person's
+                continue
             last = tokens[end - 1]
             surname = last.text
-            ambiguous = tok.text.lower() in self.common_for_given
-            known = surname in self.surnames
-            if self._common(surname) and (ambiguous or not known):
+            # "Will", "Mark", "Ernst" are words too: at a sentence start, only before a rare surname.
+            ambiguous = tok.sentence_start and tok.text.lower() in self.common_for_given
+            common = self._common(surname)
+            if common and (ambiguous or surname not in self.surnames):
                 i += 1
                 continue
             out.append((tok, last, i, j))
             i = end
+        return out + self._titled_people(tokens, owner, {p[2] for p in out})
+
+    def _name_goes_on(self, tokens: list[Token], k: int, owner: list[Mention | None]) -> bool:
+        """Token ``k`` continues the capitalised words before it. Not on a Title Case headline, and in
+        German only with a rare word (a capitalised common word there is a noun: "sagte Anna Journalisten")."""
+        if not self._word_at(tokens, k, owner) or tokens[k].headline:
+            return False
+        return self.lang != "de" or not self._common(tokens[k].text)
+
+    def _role(self, tok: Token) -> bool:
+        low = tok.text.lower()
+        return tok.word and (low in ROLES or (self.lang in ("de", "nl") and low.endswith(ROLE_ENDINGS)))
+
+    def _titled_people(self, tokens: list[Token], owner: list[Mention | None], taken: set[int]) -> list:
+        """A role or title, then one or two name words: "Botschafter Oleksii Makeiev", "Premier Schoof"."""
+        out = []
+        for r, tok in enumerate(tokens[:-1]):
+            i = r + 1
+            if not self._role(tok) or i in taken or tok.shouted or not self._word_at(tokens, i, owner):
+                continue
+            end = self._surname_at(tokens, i + 1, owner) or i + 1
+            if self._word_at(tokens, end, owner):
+                continue  # three name words or more: an organisation or a place, as likely
+            words = [t.text for t in tokens[i:end] if t.text.lower() not in PARTICLES]
+            known = words[0] in self.given_names
+            if any(self._common(w) and w not in self.surnames for w in words[0 if not known else 1 :]):
+                continue
+            if len(words) == 1 and (known or words[0] in HEADS_FINAL):
+                continue  # "Minister Anna": a given name alone is no one in particular
+            out.append((tokens[i], tokens[end - 1], i, i + 1 if end > i + 1 else i))
         return out
+
+    def _word_at(self, tokens: list[Token], k: int, owner: list[Mention | None]) -> bool:
+        """Token ``k`` exists, follows its neighbour on the same line and could be part of a name."""
+        return k < len(tokens) and tokens[k].glued and self._name_word(tokens[k]) and not _placed(owner[k])
 
     def _surname_at(self, tokens: list[Token], j: int, owner: list[Mention | None]) -> int | None:
         """End index of "[particles] Surname" starting at ``j``, or None."""
@@ -383,8 +454,9 @@ class EntityRules:
             if not tok.word or tok.shouted:
                 continue
             acronym = self._acronym(tok)
-            if acronym is not None:
-                out.append(Mention(tok.start, tok.start + len(acronym), "ORG", SOURCE))
+            if acronym is not None and not _number_after(tokens, i):  # "FTSE 100", "CAC 40": indices
+                end = self._acronym_name_end(tokens, i, owner) if acronym == tok.text else i
+                out.append(Mention(tok.start, tokens[end].end if end > i else tok.start + len(acronym), "ORG", SOURCE))
             if _COMPOUND_ORG.fullmatch(tok.text) or _HYPHEN_ORG.fullmatch(tok.text):
                 start = self._modifiers_before(tokens, i, owner)
                 end = self._tail_after(tokens, i + 1, text, compound=True)
@@ -400,7 +472,8 @@ class EntityRules:
                 if end == i + 1 and tok.text in HEADS_BEFORE_NAME:
                     end = self._place_after(tokens, i + 1, owner, any_name=True)
                 if end > i + 1:
-                    out.append(Mention(tok.start, tokens[end - 1].end, "ORG", SOURCE))
+                    start = self._modifiers_before(tokens, i, owner) if tok.text[0].isupper() else i
+                    out.append(Mention(tokens[start].start, tokens[end - 1].end, "ORG", SOURCE))
             if tok.text[0].isupper() and (legal := _LEGAL_FORM.match(text, tok.end)) is not None:
                 start = self._modifiers_before(tokens, i + 1, owner)
                 if start <= i:
@@ -431,6 +504,28 @@ class EntityRules:
             return None
         return text
 
+    def _acronym_name_end(self, tokens: list[Token], i: int, owner: list[Mention | None]) -> int:
+        """Last token of a name an acronym starts: "IG Metall", "FC Bayern München", "UMC Utrecht"."""
+        end = i
+        if len(tokens[i].text) <= 2:  # a two-letter prefix: the words after it are the name
+            while end + 1 < len(tokens) and end - i < 2:
+                nxt = tokens[end + 1]
+                if not (nxt.glued and nxt.word and nxt.text[0].isupper() and not nxt.shouted):
+                    break
+                if nxt.text.lower() in self.stop or nxt.text.lower() in ROLES:
+                    break
+                end += 1
+        else:  # "UMC Utrecht", "ASML Holding", "UAE Team Emirates"; German nouns are capitalised: a town only
+            while end + 1 < len(tokens) and end - i < 2 and not tokens[end + 1].headline:
+                nxt, m = tokens[end + 1], owner[end + 1]
+                town = m is not None and m.label == "LOC" and (m.start, m.end) == (nxt.start, nxt.end)
+                if not (nxt.glued and (town or (self.lang != "de" and self._name_word(nxt) and m is None))):
+                    break
+                if nxt.text.lower() in ROLES:
+                    break
+                end += 1
+        return end
+
     def _modifiers_before(self, tokens: list[Token], i: int, owner: list[Mention | None]) -> int:
         """Index of the first of up to three capitalised words right before token ``i`` (``i``: none)."""
         start = i
@@ -440,8 +535,6 @@ class EntityRules:
                 break
             if prev.text.lower() in self.stop or prev.text.lower() in TITLES or prev.shouted:
                 break
-            if prev.sentence_start and prev.text.lower() in self.common_for_given and start - 1 == i - 1:
-                pass  # "Deutsche Bank" at a sentence start: still a name
             start -= 1
         return start
 
@@ -492,6 +585,10 @@ class EntityRules:
         if any_name and not self._common(tok.text) and owner[k] is None:
             return k + 1
         return k
+
+
+def _number_after(tokens: list[Token], i: int) -> bool:
+    return i + 1 < len(tokens) and tokens[i + 1].glued and tokens[i + 1].text[0].isdigit()
 
 
 def _capitalise(words: Iterable[str]) -> list[str]:
