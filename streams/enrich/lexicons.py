@@ -32,30 +32,41 @@ def _latin_name(name: str) -> bool:
     return True
 
 
+# Faker's locale-less "en" provider lists US census names, words among them ("Author", "America"):
+# the country providers are enough.
+_SKIP_LOCALES = frozenset({"en"})
+
+
 @cache
-def _faker_names() -> tuple[frozenset[str], frozenset[str]]:
+def _faker_names() -> tuple[dict[str, int], frozenset[str]]:
     import faker.providers.person as person
 
-    first: set[str] = set()
+    first: dict[str, int] = {}  # name -> in how many locales
     last: set[str] = set()
     for module in pkgutil.iter_modules(person.__path__):
+        if module.name in _SKIP_LOCALES:
+            continue
         provider = getattr(importlib.import_module(f"{person.__name__}.{module.name}"), "Provider", None)
         if provider is None:
             continue
+        given: set[str] = set()
         for attr, into in (
-            ("first_names", first),
-            ("first_names_male", first),
-            ("first_names_female", first),
+            ("first_names", given),
+            ("first_names_male", given),
+            ("first_names_female", given),
             ("last_names", last),
         ):
             names = vars(provider).get(attr)  # class attributes only: some locales define properties
             if isinstance(names, dict | tuple | list | set | frozenset):
                 into.update(n for n in names if isinstance(n, str) and _latin_name(n))
-    return frozenset(first), frozenset(last)
+        for name in given:
+            first[name] = first.get(name, 0) + 1
+    return first, frozenset(last)
 
 
-def first_names() -> frozenset[str]:
-    """Given names, as written ("Jan", "Céline", "Jean-Pierre")."""
+def first_names() -> dict[str, int]:
+    """Given names, as written ("Jan", "Céline", "Jean-Pierre"), with the number of countries that
+    use them: "David" is a name in many, "Will" or "Floor" in few (elsewhere they are words)."""
     return _faker_names()[0]
 
 

@@ -105,7 +105,7 @@ COMMON_CAPS = frozenset(
     """OK TV PC CEO CFO COO CTO PR AI KI IA PDF USB DNA DNS RNA ARN ADN GPS SMS MMS VIP FAQ ID IT IQ HR PS PPS AM PM
     BC AD CET CEST UTC GMT HD LED LCD SUV PS KW KWH MWH GWH TWH MW GW KV CO NOX PH CM KM MM KG MG ML MHZ GHZ GB MB TB
     KB HIV AIDS SIDA COVID SARS MERS RSV BSE ADHD ALS MRI MRT IRM BMI BIP PIB GDP BNP CPI VAT BTW MWST TVA IVA HICP
-    LNG LPG CNG EV NB PS RIP DIY ASAP LOL XXL XL XS TBC NN NOS MVP QR LGBT LGBTQ LGBTI LHBTI WC TGV ICE IC TOP LIVE
+    LNG LPG CNG EV NB PS RIP DIY ASAP LOL PIL XXL XL XS TBC NN NOS MVP QR LGBT LGBTQ LGBTI LHBTI WC TGV ICE IC TOP LIVE
     NEWS BREAKING UPDATE VIDEO FOTO PHOTO AUDIO""".split()
 )
 _UNITS_LOWER = frozenset({"km", "kg", "mg", "cm", "mm", "kwh", "mw", "gw", "ha", "ml"})
@@ -125,7 +125,7 @@ HEADS_INITIAL = frozenset(
     Institute Institut Instituto Istituto Instituut Ministry Ministerie Ministerium Ministère Ministerio Ministero
     Department Centres Centers Agence Agencia Agenzia Agency Agentschap Museum Musée Museo Centre Center Centro Centrum Partido Partito
     Parti Partij Fondation Fundación Fondazione Foundation Stichting Stiftung Federation Fédération Federación
-    Federazione Association Asociación Associazione Caisse Office Hospital Hôpital Hospital Ospedale Clinique Clinic
+    Federazione Politecnico Polytechnique Association Asociación Associazione Caisse Office Hospital Hôpital Hospital Ospedale Clinique Clinic
     Klinikum School École Escuela Scuola Collège College Academy Académie Academia Accademia Akademie Academie
     Hochschule Hogeschool Orchestre Orchestra Orquesta Conservatoire Conservatorium Cour Court Corte Tribunal
     Commission Comisión Commissione Commissie Kommission Council Conseil Consejo Consiglio Raad Rat Gemeente
@@ -163,10 +163,9 @@ _LEGAL_FORM = re.compile(
     r"S\.L\.|Inc\.|Inc|Ltd\.|Ltd|Limited|plc|PLC|LLC|Corp\.|Corporation)(?![\w])"
 )
 _ROMANCE = frozenset({"fr", "es", "it"})
-# Adjective endings after a Romance head's name ("ministère de la Transition écologique").
-_ROMANCE_ADJECTIVE = re.compile(
-    r"\w+(?:ique|iques|ale|ales|al|aux|elle|elles|aire|aires|ienne|iennes|aise|aises|oise|oises|ano|ana|ani|ane|ico|"
-    r"ica|ici|iche|ional|ionale|ionales|ionali|ivo|iva|ive|if)"
+# French names go on with a lower-case adjective ("ministère de la Transition écologique").
+_FRENCH_ADJECTIVE = re.compile(
+    r"\w+(?:ique|iques|ale|ales|aux|elle|elles|aire|aires|ienne|iennes|aise|aises|oise|oises)"
 )
 
 # How many of a language's most frequent words count as common (German capitalises every noun, so
@@ -175,6 +174,8 @@ COMMON_SURNAME_RANK = {"de": 20000}
 COMMON_SURNAME_RANK_DEFAULT = 4000
 COMMON_GIVEN_NAME_RANK = 5000
 COMMON_ACRONYM_RANK = 500
+WIDESPREAD_NAME = 4  # a given name in this many of Faker's countries or more is a name first
+RARE_RANK = 10000  # a surname after a given name that is also a word must be rarer than this
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,8 +253,12 @@ class EntityRules:
     # --- lexicons (built on first use) -----------------------------------------------------------
 
     @cached_property
-    def given_names(self) -> frozenset[str]:
-        return lexicons.first_names() - {t.capitalize() for t in ROLES}
+    def given_names(self) -> dict[str, int]:
+        """Given name -> in how many countries (``lexicons.first_names``); no title, no stop word."""
+        stop = set(ROLES) | PARTICLES | ARTICLES
+        for lang in LANGUAGES:
+            stop |= lexicons.stop_words(lang)
+        return {name: n for name, n in lexicons.first_names().items() if name.lower() not in stop}
 
     @cached_property
     def surnames(self) -> frozenset[str]:
@@ -270,6 +275,17 @@ class EntityRules:
     @cached_property
     def common_for_given(self) -> frozenset[str]:
         return lexicons.common_words(self.lang, COMMON_GIVEN_NAME_RANK)
+
+    @cached_property
+    def english_common(self) -> frozenset[str]:
+        return lexicons.common_words("en", COMMON_GIVEN_NAME_RANK)
+
+    @cached_property
+    def not_rare(self) -> frozenset[str]:
+        return lexicons.common_words(self.lang, RARE_RANK) | lexicons.common_words("en", RARE_RANK)
+
+    def _rare(self, word: str) -> bool:
+        return not any(part.lower() in self.not_rare for part in word.split("-"))
 
     @cached_property
     def common_for_acronym(self) -> frozenset[str]:
@@ -300,6 +316,14 @@ class EntityRules:
             return False
         names = self.given_names
         return tok.text in names or ("-" in tok.text and all(p in names for p in tok.text.split("-")))
+
+    def _ambiguous(self, name: str) -> bool:
+        """A given name few countries use that is also a common word ("Will", "Floor", "Beat"; English
+        words show up in every language's news): it needs a rare surname after it ("Will Ferrell").
+        Widespread names ("David", "Harry", "Jean") are names first, at a sentence start too."""
+        low = name.lower()
+        spread = self.given_names.get(name, 0)
+        return spread < WIDESPREAD_NAME and (low in self.english_common or low in self.common_for_given)
 
     def _name_word(self, tok: Token) -> bool:
         """Could be (part of) a surname: capitalised, some small letters, no title, no function word."""
@@ -337,15 +361,21 @@ class EntityRules:
                 i += 1
                 continue
             if self._name_goes_on(tokens, end, owner):
-                i = end  # a longer name goes on ("Thales Alenia Space", "Red Bull Racing"): not a person's
-                continue
+                # A second surname ("Alberto Núñez Feijóo") is a rare word, and the name ends there;
+                # otherwise a longer name goes on ("Thales Alenia Space", "Red Bull Racing"): not a person's.
+                if self._rare(tokens[end].text) and not self._name_goes_on(tokens, end + 1, owner):
+                    end += 1
+                else:
+                    i = end
+                    continue
             last = tokens[end - 1]
             surname = last.text
-            # "Will", "Mark", "Ernst" are words too: at a sentence start, only before a rare surname.
-            ambiguous = tok.sentence_start and tok.text.lower() in self.common_for_given
-            common = self._common(surname)
-            if common and (ambiguous or surname not in self.surnames):
-                i += 1
+            if self._ambiguous(tok.text):
+                if not self._rare(surname):
+                    i += 1
+                    continue
+            elif self._common(surname) and surname not in self.surnames:
+                i += 1  # German nouns are capitalised: "Anna Geburtstag" is no one
                 continue
             out.append((tok, last, i, j))
             i = end
@@ -409,7 +439,7 @@ class EntityRules:
             forms.setdefault(surname, None)
             forms.setdefault(tuple(_capitalise(surname)), None)
             given = tokens[gi].text
-            if given.lower() not in self.common_for_given:
+            if not self._ambiguous(given) and given.lower() not in self.common_for_given:
                 forms.setdefault((given,), None)
         for m in gazetteer:  # a known person named in full: the surname alone keeps the link
             if m.label == "PER" and m.key is not None:
@@ -459,7 +489,7 @@ class EntityRules:
                 out.append(Mention(tok.start, tokens[end].end if end > i else tok.start + len(acronym), "ORG", SOURCE))
             if _COMPOUND_ORG.fullmatch(tok.text) or _HYPHEN_ORG.fullmatch(tok.text):
                 start = self._modifiers_before(tokens, i, owner)
-                end = self._tail_after(tokens, i + 1, text, compound=True)
+                end = self._tail_after(tokens, i + 1, owner, compound=True)
                 out.append(Mention(tokens[start].start, tokens[end - 1].end, "ORG", SOURCE))
                 continue
             if tok.text in HEADS_FINAL:
@@ -468,9 +498,7 @@ class EntityRules:
                     end = self._place_after(tokens, i + 1, owner) if tok.text in HEADS_BEFORE_NAME else i + 1
                     out.append(Mention(tokens[start].start, tokens[end - 1].end, "ORG", SOURCE))
             if tok.text in HEADS_INITIAL or (tok.text in HEADS_LOWER and tok.text.islower()):
-                end = self._tail_after(tokens, i + 1, text, compound=False)
-                if end == i + 1 and tok.text in HEADS_BEFORE_NAME:
-                    end = self._place_after(tokens, i + 1, owner, any_name=True)
+                end = self._tail_after(tokens, i + 1, owner, compound=False)
                 if end > i + 1:
                     start = self._modifiers_before(tokens, i, owner) if tok.text[0].isupper() else i
                     out.append(Mention(tokens[start].start, tokens[end - 1].end, "ORG", SOURCE))
@@ -538,11 +566,25 @@ class EntityRules:
             start -= 1
         return start
 
-    def _tail_after(self, tokens: list[Token], k: int, text: str, *, compound: bool) -> int:
-        """End index of "connector [article] Name [and Name] [adjective]" after a head at ``k - 1``."""
+    def _tail_after(self, tokens: list[Token], k: int, owner: list[Mention | None], *, compound: bool) -> int:
+        """End index of the name after a head at ``k - 1``: "[Name] connector [article] Name [and Name]
+        [adjective]" ("Universidad Complutense de Madrid", "Bank of England"); ``k``: none.
+        A place ends the name ("Banque de France"), and so does a person ("Banca d'Italia Fabio Panetta")."""
         n = len(tokens)
         j = k
-        # A French elision is three tokens: d ' Italia.
+        while not compound and j < n and j - k < 2 and tokens[j].glued and not self._person_at(tokens, j):
+            if _town(tokens, j, owner):
+                j += 1
+                return j  # "Universität Hamburg"
+            if not self._word_at(tokens, j, owner) or tokens[j].text.lower() in ROLES:
+                break
+            if self.lang == "de" and self._common(tokens[j].text):
+                break  # a noun: "Rat Experten"
+            if tokens[j].headline and self._common(tokens[j].text):
+                break
+            j += 1
+        named = j
+        # A French or Italian elision is two tokens: d ' Italia.
         if j + 1 < n and tokens[j].text.lower() in ("d", "l", "dell") and tokens[j + 1].text in ("'", "’"):
             conn = tokens[j].text.lower() + "'"
             j += 2
@@ -550,41 +592,57 @@ class EntityRules:
             conn = tokens[j].text.lower()
             j += 1
         else:
-            return k
+            return named
         if conn not in CONNECTORS and conn not in ("d'", "dell'"):
-            return k
+            return named
         if compound and conn not in ("für", "for", "of", "voor", "van"):
-            return k
+            return named
         if j < n and tokens[j].text.lower() in ARTICLES and tokens[j].glued:
             j += 1
         elif j + 1 < n and tokens[j].text.lower() == "l" and tokens[j + 1].text in ("'", "’"):
             j += 2
         end = None
+        joins = (
+            AND if self.lang in ("de", "nl", "en") else ()
+        )  # "Wirtschaft und Klimaschutz"; not "l'Économie et Bercy"
         while j < n and tokens[j].word and tokens[j].text[0].isupper() and tokens[j].text.lower() not in self.stop:
-            if tokens[j].shouted:
+            if tokens[j].shouted or self._person_at(tokens, j):
                 break
             j += 1
             end = j
-            if j + 1 < n and tokens[j].text in AND and tokens[j + 1].text[:1].isupper():
-                j += 1  # "Wirtschaft und Klimaschutz"
+            if _town(tokens, j - 1, owner):
+                break
+            if j + 1 < n and tokens[j].text in joins and tokens[j + 1].text[:1].isupper():
+                j += 1
         if end is None:
-            return k
-        if self.lang in _ROMANCE and end < n and _ROMANCE_ADJECTIVE.fullmatch(tokens[end].text):
+            return named
+        if (
+            self.lang == "fr"
+            and end < n
+            and not _town(tokens, end - 1, owner)
+            and _FRENCH_ADJECTIVE.fullmatch(tokens[end].text)
+        ):
             end += 1
         return end
 
-    def _place_after(self, tokens: list[Token], k: int, owner: list[Mention | None], *, any_name: bool = False) -> int:
+    def _person_at(self, tokens: list[Token], j: int) -> bool:
+        """A given name and a name word start at ``j``: a person, who ends an organisation's name."""
+        return self._given(tokens[j]) and j + 1 < len(tokens) and tokens[j + 1].glued and self._name_word(tokens[j + 1])
+
+    def _place_after(self, tokens: list[Token], k: int, owner: list[Mention | None]) -> int:
         """``k + 1`` when token ``k`` names the place of a university, museum ... ("Universität Hamburg")."""
         if k >= len(tokens):
             return k
         tok = tokens[k]
         if not tok.glued or not self._name_word(tok):
             return k
-        if _placed(owner[k]) and owner[k].label == "LOC" and owner[k].end == tok.end:
-            return k + 1
-        if any_name and not self._common(tok.text) and owner[k] is None:
-            return k + 1
-        return k
+        return k + 1 if _town(tokens, k, owner) else k
+
+
+def _town(tokens: list[Token], k: int, owner: list[Mention | None]) -> bool:
+    """Token ``k`` is, alone, a place the gazetteer knows."""
+    m = owner[k]
+    return m is not None and m.label == "LOC" and (m.start, m.end) == (tokens[k].start, tokens[k].end)
 
 
 def _number_after(tokens: list[Token], i: int) -> bool:
