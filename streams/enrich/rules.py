@@ -83,7 +83,7 @@ ROLES = TITLES | frozenset(
         "korrespondent", "korrespondentin", "sportdirektor", "geschäftsführer", "geschäftsführerin", "vorstand",
         "porte-parole", "chercheur", "chercheuse", "économiste", "analyste", "correspondant", "correspondante",
         "délégué", "déléguée", "entraîneur", "directeur général", "secrétaire", "ambassadrice", "député", "députée",
-        "portavoz", "investigador", "investigadora", "director", "directora", "economista", "analista",
+        "portavoz", "investigador", "investigadora", "directora", "economista", "analista",
         "corresponsal", "embajador", "embajadora", "entrenador", "portavoce", "ricercatore", "ricercatrice",
         "direttore", "direttrice", "ambasciatore", "allenatore", "segretario", "deputato",
     }
@@ -105,31 +105,34 @@ COMMON_CAPS = frozenset(
     """OK TV PC CEO CFO COO CTO PR AI KI IA PDF USB DNA DNS RNA ARN ADN GPS SMS MMS VIP FAQ ID IT IQ HR PS PPS AM PM
     BC AD CET CEST UTC GMT HD LED LCD SUV PS KW KWH MWH GWH TWH MW GW KV CO NOX PH CM KM MM KG MG ML MHZ GHZ GB MB TB
     KB HIV AIDS SIDA COVID SARS MERS RSV BSE ADHD ALS MRI MRT IRM BMI BIP PIB GDP BNP CPI VAT BTW MWST TVA IVA HICP
-    LNG LPG CNG EV NB PS RIP DIY ASAP LOL PIL XXL XL XS TBC NN NOS MVP QR LGBT LGBTQ LGBTI LHBTI WC TGV ICE IC TOP LIVE
-    NEWS BREAKING UPDATE VIDEO FOTO PHOTO AUDIO""".split()
-)
+    LNG LPG CNG EV NB PS RIP DIY ASAP LOL PIL XXL XL XS TBC NN MVP QR LGBT LGBTQ LGBTI LHBTI WC TGV ICE IC TOP LIVE
+    NEWS BREAKING UPDATE VIDEO FOTO PHOTO AUDIO EM WM EK WK DAX MDAX AEX CAC FTSE IBEX MIB DOW""".split()
+)  # fmt: skip
+# Legal forms are no organisation on their own ("GmbH", "SpA").
+_LEGAL_WORDS = frozenset("GmbH AG SE KG KGaA NV BV SA SAS SpA Srl SL Inc Ltd PLC LLC Corp".split())
 _UNITS_LOWER = frozenset({"km", "kg", "mg", "cm", "mm", "kwh", "mw", "gw", "ha", "ml"})
 
 # Organisation words. Head-final: "<Name> Bank", "Deutsche Bank", "Alfred Wegener Institute".
 HEADS_FINAL = frozenset(
     """Bank Group Gruppe Groep Holding Holdings Institute Institut Instituut University Universität Universiteit
-    College Foundation Stiftung Stichting Agency Agentur Partei Partij Party Council Committee Commission Association
-    Verband Verein Vereniging Museum Hospital Klinik Klinikum Ziekenhuis Airlines Airways Motors Research Hochschule
-    Hogeschool Corporation Company Gesellschaft Federation Federatie Föderation Authority Behörde Autoriteit Bureau
-    Service Dienst Ministerium Ministry Ministerie Tribunal Gericht Department Gallery Galerie Racing Orchestra Orchester Orkest Club Records
-    Studios Pictures Telecom Pharma Energie Energy""".split()
+    College Foundation Stiftung Stichting Agency Agentur Partei Partij Party Council Committee Commission
+    Association Verband Verein Vereniging Museum Hospital Klinik Klinikum Ziekenhuis Airlines Airways Motors
+    Research Hochschule Hogeschool Corporation Company Gesellschaft Federation Federatie Föderation Authority
+    Behörde Autoriteit Bureau Service Dienst Ministerium Ministry Ministerie Tribunal Gericht Department Gallery
+    Galerie Racing Orchestra Orchester Orkest Club Records Studios Pictures Telecom Pharma Energie Energy""".split()
 )
 # Head-initial: "Banque de France", "University of Copenhagen", "Institut Pasteur", "ministerie van Financiën".
 HEADS_INITIAL = frozenset(
     """Bank Banque Banco Banca University Université Universidad Università Universität Universiteit Universitat
     Institute Institut Instituto Istituto Instituut Ministry Ministerie Ministerium Ministère Ministerio Ministero
-    Department Centres Centers Agence Agencia Agenzia Agency Agentschap Museum Musée Museo Centre Center Centro Centrum Partido Partito
-    Parti Partij Fondation Fundación Fondazione Foundation Stichting Stiftung Federation Fédération Federación
-    Federazione Politecnico Polytechnique Association Asociación Associazione Caisse Office Hospital Hôpital Hospital Ospedale Clinique Clinic
-    Klinikum School École Escuela Scuola Collège College Academy Académie Academia Accademia Akademie Academie
-    Hochschule Hogeschool Orchestre Orchestra Orquesta Conservatoire Conservatorium Cour Court Corte Tribunal
-    Commission Comisión Commissione Commissie Kommission Council Conseil Consejo Consiglio Raad Rat Gemeente
-    Provincie Landgericht Amtsgericht Oberlandesgericht Verwaltungsgericht""".split()
+    Department Centres Centers Agence Agencia Agenzia Agency Agentschap Museum Musée Museo Centre Center Centro
+    Centrum Partido Partito Parti Partij Fondation Fundación Fondazione Foundation Stichting Stiftung Federation
+    Fédération Federación Federazione Politecnico Polytechnique Association Asociación Associazione Caisse Office
+    Hospital Hôpital Hospital Ospedale Clinique Clinic Klinikum School École Escuela Scuola Collège College
+    Academy Académie Academia Accademia Akademie Academie Hochschule Hogeschool Orchestre Orchestra Orquesta
+    Conservatoire Conservatorium Cour Court Corte Tribunal Commission Comisión Commissione Commissie Kommission
+    Council Conseil Consejo Consiglio Raad Rat Gemeente Provincie Landgericht Amtsgericht Oberlandesgericht
+    Verwaltungsgericht""".split()
 )
 # Heads written in lower case in running text of these languages ("ministère de la Santé").
 HEADS_LOWER = frozenset({"ministerie", "ministère", "ministerio", "ministero", "gemeente", "provincie"})
@@ -425,10 +428,9 @@ class EntityRules:
         tok = tokens[k]
         if not tok.glued or not self._name_word(tok) or _placed(owner[k]):
             return None
-        if k > j and tokens[k - 1].text.lower() in ("le", "la", "de") and self.lang in _ROMANCE | {"en"}:
-            # "Jean de France", "Marie la Reine": a lower-case Romance article before a common word
-            if tokens[k - 1].text.islower() and self._common(tok.text):
-                return None
+        article = tokens[k - 1].text if k > j else ""
+        if article in ("le", "la", "de") and self.lang in _ROMANCE | {"en"} and self._common(tok.text):
+            return None  # "Marie la Reine": a lower-case Romance article before a common word
         return k + 1
 
     def _same_people(self, tokens, owner, people, gazetteer: Sequence[Mention], text: str) -> list[Mention]:
@@ -521,6 +523,8 @@ class EntityRules:
         if not (text.isupper() or _MIXED_ACRONYM.fullmatch(text)):
             return None
         if sum(c.isupper() for c in text) < 2 or sum(c.islower() for c in text) > sum(c.isupper() for c in text):
+            return None
+        if text in _LEGAL_WORDS:
             return None
         if text.isupper() and (
             _ROMAN.fullmatch(text)
