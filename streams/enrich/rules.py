@@ -176,7 +176,6 @@ _FRENCH_ADJECTIVE = re.compile(
 COMMON_SURNAME_RANK = {"de": 20000}
 COMMON_SURNAME_RANK_DEFAULT = 4000
 COMMON_GIVEN_NAME_RANK = 5000
-COMMON_ACRONYM_RANK = 500
 WIDESPREAD_NAME = 4  # a given name in this many of Faker's countries or more is a name first
 RARE_RANK = 10000  # a surname after a given name that is also a word must be rarer than this
 
@@ -291,10 +290,6 @@ class EntityRules:
         return not any(part.lower() in self.not_rare for part in word.split("-"))
 
     @cached_property
-    def common_for_acronym(self) -> frozenset[str]:
-        return lexicons.common_words(self.lang, COMMON_ACRONYM_RANK) | self.stop
-
-    @cached_property
     def currencies(self) -> frozenset[str]:
         return frozenset(list_currencies())
 
@@ -407,7 +402,9 @@ class EntityRules:
                 continue  # three name words or more: an organisation or a place, as likely
             words = [t.text for t in tokens[i:end] if t.text.lower() not in PARTICLES]
             known = words[0] in self.given_names
-            if any(self._common(w) and w not in self.surnames for w in words[0 if not known else 1 :]):
+            # After a role a given name starts a person ("Gesundheitsminister Karl Lauterbach"); other
+            # words must not be common ones ("Minister Wirtschaft").
+            if not known and any(self._common(w) and w not in self.surnames for w in words):
                 continue
             if len(words) == 1 and (known or words[0] in HEADS_FINAL):
                 continue  # "Minister Anna": a given name alone is no one in particular
@@ -530,7 +527,7 @@ class EntityRules:
             _ROMAN.fullmatch(text)
             or text in COMMON_CAPS
             or text in self.currencies
-            or text.lower() in self.common_for_acronym
+            or text.lower() in self.stop  # a word in capitals for emphasis: "NIET", "NEVER"
             or text.lower() in _UNITS_LOWER
         ):
             return None
@@ -606,9 +603,9 @@ class EntityRules:
         elif j + 1 < n and tokens[j].text.lower() == "l" and tokens[j + 1].text in ("'", "’"):
             j += 2
         end = None
-        joins = (
-            AND if self.lang in ("de", "nl", "en") else ()
-        )  # "Wirtschaft und Klimaschutz"; not "l'Économie et Bercy"
+        # "Wirtschaft und Klimaschutz", "Disease Control and Prevention"; in French, Spanish and Italian
+        # "and" mostly starts another name ("l'Économie et Bercy")
+        joins = AND if self.lang in ("de", "nl", "en") else ()
         while j < n and tokens[j].word and tokens[j].text[0].isupper() and tokens[j].text.lower() not in self.stop:
             if tokens[j].shouted or self._person_at(tokens, j):
                 break
@@ -617,6 +614,8 @@ class EntityRules:
             if _town(tokens, j - 1, owner):
                 break
             if j + 1 < n and tokens[j].text in joins and tokens[j + 1].text[:1].isupper():
+                if self._another_organisation(tokens, j + 1):
+                    break  # "University of Oxford and Imperial College"
                 j += 1
         if end is None:
             return named
@@ -628,6 +627,14 @@ class EntityRules:
         ):
             end += 1
         return end
+
+    def _another_organisation(self, tokens: list[Token], j: int) -> bool:
+        """The capitalised words from ``j`` on hold an organisation word: they name one of their own."""
+        while j < len(tokens) and tokens[j].word and tokens[j].text[0].isupper():
+            if tokens[j].text in HEADS_FINAL or tokens[j].text in HEADS_INITIAL or self._acronym(tokens[j]):
+                return True
+            j += 1
+        return False
 
     def _person_at(self, tokens: list[Token], j: int) -> bool:
         """A given name and a name word start at ``j``: a person, who ends an organisation's name."""
