@@ -266,11 +266,11 @@ def build_pipeline(
     nlp, base = _load_base(lang, choice.candidates)
     if base is None:
         log.warning(
-            "no trained spaCy model for %r (tried %s); using spacy.blank(%r) + gazetteer: "
-            "only gazetteer entities will be found",
+            "no trained spaCy model for %r (tried %s); using spacy.blank(%r) + gazetteer%s",
             lang,
             list(choice.options) or "none",
             lang,
+            " + people and organisation rules" if rules and lang in RULE_LANGUAGES else ": only gazetteer entities",
         )
     tune_tokenizer(nlp, lambda alias: gazetteer.lookup(alias, lang) is not None)
     matcher: GazetteerMatcher = nlp.add_pipe(FACTORY, name=RULER_NAME, first=True, config={"spans": spans})

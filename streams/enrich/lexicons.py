@@ -50,18 +50,21 @@ def _faker_names() -> tuple[dict[str, int], frozenset[str]]:
         if provider is None:
             continue
         given: set[str] = set()
-        for attr, into in (
-            ("first_names", given),
-            ("first_names_male", given),
-            ("first_names_female", given),
-            ("last_names", last),
-        ):
-            names = vars(provider).get(attr)  # class attributes only: some locales define properties
-            if isinstance(names, dict | tuple | list | set | frozenset):
-                into.update(n for n in names if isinstance(n, str) and _latin_name(n))
+        for attr in ("first_names", "first_names_male", "first_names_female"):
+            given.update(n for n in _names(provider, attr) if _latin_name(n))
+        for name in _names(provider, "last_names"):
+            # "van Dijk", "de Vries": the surname proper, also alone ("Dijk" after "Sophie van")
+            last.update(part for part in (name, name.split(" ")[-1]) if _latin_name(part))
         for name in given:
             first[name] = first.get(name, 0) + 1
     return first, frozenset(last)
+
+
+def _names(provider: type, attr: str) -> list[str]:
+    names = vars(provider).get(attr)  # class attributes only: some locales define properties
+    if not isinstance(names, dict | tuple | list | set | frozenset):
+        return []
+    return [n for n in names if isinstance(n, str)]
 
 
 def first_names() -> dict[str, int]:

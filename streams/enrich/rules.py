@@ -189,7 +189,7 @@ class Token:
     sentence_start: bool  # the first word of a sentence, a line or the text
     shouted: bool  # on an all-caps line (a shouted headline)
     headline: bool  # on a Title Case line ("Bank Of England Holds Rates")
-    glued: bool  # only spaces (no line break, no punctuation) since the previous token
+    glued: bool  # at most one space (no line break, no punctuation) since the previous token
 
 
 def tokenize(text: str) -> list[Token]:
@@ -212,7 +212,7 @@ def tokenize(text: str) -> list[Token]:
             hi += 1
         shout = si < len(shouted) and shouted[si][0] <= start
         headline = hi < len(headlines) and headlines[hi][0] <= start
-        glued = bool(out) and not gap.strip(" \t\u00a0")
+        glued = bool(out) and gap in (" ", "\u00a0", "")  # one space, as between the words of a name
         out.append(Token(start, end, tok, word, boundary and word, shout, headline, glued))
         if word or tok[0].isdigit():
             boundary = False
@@ -368,7 +368,9 @@ class EntityRules:
                     continue
             last = tokens[end - 1]
             surname = last.text
-            if self._ambiguous(tok.text):
+            if tokens[end - 2].text.lower() in PARTICLES and end - 2 >= j:
+                pass  # a particle makes it a surname ("Sophie van Dijk", "Marine Le Pen")
+            elif self._ambiguous(tok.text):
                 if not self._rare(surname):
                     i += 1
                     continue
@@ -433,6 +435,11 @@ class EntityRules:
     def _same_people(self, tokens, owner, people, gazetteer: Sequence[Mention], text: str) -> list[Mention]:
         """The surname alone, or the given name alone, of a person named in full in the same text."""
         forms: dict[tuple[str, ...], str | None] = {}  # token texts -> gazetteer key (None: unlinked)
+        for m in gazetteer:  # a known person named in full: the surname alone keeps the link
+            if m.label == "PER" and m.key is not None:
+                words = [t.group() for t in _TOKEN.finditer(text, m.start, m.end)]
+                if len(words) >= 2 and words[0] in self.given_names:
+                    forms.setdefault(tuple(words[1:]), m.key)
         for _, last, gi, si in people:
             surname = tuple(t.text for t in tokens[si : tokens.index(last, si) + 1])
             forms.setdefault(surname, None)
@@ -440,11 +447,6 @@ class EntityRules:
             given = tokens[gi].text
             if not self._ambiguous(given) and given.lower() not in self.common_for_given:
                 forms.setdefault((given,), None)
-        for m in gazetteer:  # a known person named in full: the surname alone keeps the link
-            if m.label == "PER" and m.key is not None:
-                words = [t.group() for t in _TOKEN.finditer(text, m.start, m.end)]
-                if len(words) >= 2 and words[0] in self.given_names:
-                    forms.setdefault(tuple(words[1:]), m.key)
         if not forms:
             return []
         covered = bytearray(len(text) + 1)
@@ -564,6 +566,8 @@ class EntityRules:
                 break
             if prev.text.lower() in self.stop or prev.text.lower() in TITLES or prev.shouted:
                 break
+            if self.lang == "de" and prev.text.endswith("s") and not prev.text.endswith("es"):
+                break  # a German genitive owns the organisation, it does not name it: "Weidels Partei"
             start -= 1
         return start
 
