@@ -211,7 +211,7 @@ def test_organisation_word_at_the_end(lang, text, org):
         ("en", "The Bank of England held rates.", "Bank of England", "England"),
         ("fr", "Le ministère de la Transition écologique a réagi.", "ministère de la Transition écologique", None),
         ("nl", "Het ministerie van Financiën reageerde niet.", "ministerie van Financiën", None),
-        ("es", "La Universidad Complutense de Madrid publicó un informe.", "Universidad Complutense de Madrid", "Madrid"),
+        ("es", "La Universidad Complutense de Madrid publicó.", "Universidad Complutense de Madrid", "Madrid"),
         ("fr", "Des chercheurs de l'Institut Pasteur ont publié.", "Institut Pasteur", None),
         ("de", "Die Universität Hamburg forscht.", "Universität Hamburg", "Hamburg"),
         ("it", "Lo dice la Banca d'Italia nel rapporto.", "Banca d'Italia", "Italia"),
@@ -227,7 +227,8 @@ def test_a_place_or_a_person_ends_an_organisation_name():
     text = "Il governatore della Banca d'Italia Fabio Panetta ha parlato."
     assert orgs("it", text, gaz(text, "Italia")) == {"Banca d'Italia"}
     text = "The University of Oxford and Imperial College London published it."
-    assert orgs("en", text, gaz(text, "Oxford"), gaz(text, "London")) == {"University of Oxford", "Imperial College London"}
+    both = {"University of Oxford", "Imperial College London"}
+    assert orgs("en", text, gaz(text, "Oxford"), gaz(text, "London")) == both
 
 
 @pytest.mark.parametrize(
