@@ -469,6 +469,9 @@ class EntityRules:
             if hit is None or covered[tokens[i].start] or _placed(owner[i]):
                 i += 1
                 continue
+            if hit == 1 and tokens[i].sentence_start and self._common(key[0]):
+                i += 1  # "Brown" of Helena Brown, but "Brown bears are rare." opens a sentence
+                continue
             nxt = tokens[i + hit] if i + hit < n else None
             if nxt is not None and nxt.glued and self._name_word(nxt) and not _placed(owner[i + hit]):
                 i += 1  # part of a longer name: "Frank" of "Frank Renout" is not the Frank we know
@@ -569,6 +572,11 @@ class EntityRules:
             if self.lang == "de" and prev.text.endswith("s") and not prev.text.endswith("es"):
                 break  # a German genitive owns the organisation, it does not name it: "Weidels Partei"
             start -= 1
+        # A common word opens a sentence capitalised: "Laut Deutsche Bank" is "Deutsche Bank" (but
+        # "Deutsche Bank" alone at a sentence start stays whole).
+        first = tokens[start]
+        if start < i - 1 and first.sentence_start and first.text.lower() in self.common_for_given:
+            start += 1
         return start
 
     def _tail_after(self, tokens: list[Token], k: int, owner: list[Mention | None], *, compound: bool) -> int:

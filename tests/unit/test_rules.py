@@ -138,6 +138,13 @@ def test_given_name_alone_later_in_the_same_text():
     assert people("en", text) == {"Carlos Alcaraz", "Alcaraz", "Carlos"}
 
 
+def test_a_surname_that_is_a_common_word_is_not_taken_at_a_sentence_start():
+    text = "The study by Helena Brown is out. Brown said so. Brown bears are rare, Brown added."
+    assert people("en", text) == {"Helena Brown", "Brown"}
+    spans = {(m.start, text[m.start : m.end]) for m in rules("en").find(text)}
+    assert (text.index("Brown bears"), "Brown") not in spans and (text.index("Brown added"), "Brown") in spans
+
+
 def test_german_genitive_of_a_surname():
     assert "Weidels" in people("de", "Alice Weidel sprach. Weidels Partei jubelte.")
 
@@ -256,6 +263,11 @@ def test_compound_organisation_words(lang, text, org):
 )
 def test_legal_forms(lang, text, org):
     assert org in orgs(lang, text)
+
+
+def test_a_common_word_opening_a_sentence_is_no_part_of_an_organisation():
+    assert orgs("de", "Laut Deutsche Bank sinkt der Zins.") == {"Deutsche Bank"}
+    assert orgs("de", "Deutsche Bank senkt den Zins.") == {"Deutsche Bank"}
 
 
 def test_organisation_words_alone_or_after_function_words_are_no_names():
