@@ -125,7 +125,7 @@ HEADS_FINAL = frozenset(
 HEADS_INITIAL = frozenset(
     """Bank Banque Banco Banca University Université Universidad Università Universität Universiteit Universitat
     Institute Institut Instituto Istituto Instituut Ministry Ministerie Ministerium Ministère Ministerio Ministero
-    Department Centres Centers Agence Agencia Agenzia Agency Agentschap Museum Musée Museo Centre Center Centro
+    Department Centres Centers Agence Agencia Agenzia Agentur Agency Agentschap Museum Musée Museo Centre Center Centro
     Centrum Partido Partito Parti Partij Fondation Fundación Fondazione Foundation Stichting Stiftung Federation
     Fédération Federación Federazione Politecnico Polytechnique Association Asociación Associazione Caisse Office
     Hospital Hôpital Hospital Ospedale Clinique Clinic Klinikum School École Escuela Scuola Collège College
