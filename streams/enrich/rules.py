@@ -28,8 +28,8 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from babel.numbers import list_currencies
 
@@ -42,6 +42,8 @@ LANGUAGES = frozenset({"nl", "en", "de", "fr", "es", "it"})
 # Words: letters, joined by hyphens ("Jansen-Kok", "Koch-Institut"); then numbers; then any other
 # single character (punctuation).
 _TOKEN = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|\d+(?:[.,]\d+)*|[^\w\s]")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_SMALL_WORD = re.compile(r"(?<!\S)[^\W\d_A-ZÀ-ÞА-Я]")  # a word that starts with a small letter
 _ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
 # "AfD", "PvdA", "KfW": capitals with at most as many small letters, ending on a capital.
 _MIXED_ACRONYM = re.compile(r"[A-Z][a-z]{0,2}[A-Z](?:[a-z]?[A-Z])*")
@@ -180,8 +182,7 @@ WIDESPREAD_NAME = 4  # a given name in this many of Faker's countries or more is
 RARE_RANK = 10000  # a surname after a given name that is also a word must be rarer than this
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):  # a tuple: hundreds per article, made fast
     start: int
     end: int
     text: str
@@ -194,34 +195,34 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Words, numbers and punctuation of ``text``, with where sentences start and which lines shout."""
-    raw = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
-    shouted, headlines = _line_spans(text)
     out: list[Token] = []
-    boundary = True
-    prev_word = ""
-    prev_end = 0
-    si = hi = 0
-    for start, end, tok in raw:
-        gap = text[prev_end:start]
-        if "\n" in gap:
-            boundary = True
-        word = tok[0].isalpha()
-        while si < len(shouted) and shouted[si][1] <= start:
-            si += 1
-        while hi < len(headlines) and headlines[hi][1] <= start:
-            hi += 1
-        shout = si < len(shouted) and shouted[si][0] <= start
-        headline = hi < len(headlines) and headlines[hi][0] <= start
-        glued = bool(out) and gap in (" ", "\u00a0", "")  # one space, as between the words of a name
-        out.append(Token(start, end, tok, word, boundary and word, shout, headline, glued))
-        if word or tok[0].isdigit():
-            boundary = False
-            prev_word = tok
-        elif tok in _SENTENCE_END and not (tok == "." and _abbreviation(prev_word)):
-            boundary = True
-        elif tok not in _OPENERS:
-            boundary = False
-        prev_end = end
+    append = out.append
+    pos = 0
+    for line in text.split("\n"):
+        # Most lines are running text: only one with few small letters can shout or be in Title Case.
+        shout = headline = False
+        spaces = line.count(" ")
+        if spaces >= 2 and len(_SMALL_WORD.findall(line)) <= 0.2 * (spaces + 1):
+            shout, headline = _line_kind(line)
+        boundary = True  # a line starts a sentence
+        prev_word = ""
+        prev_end = -1
+        for m in _TOKEN.finditer(line):
+            start, end = m.span()
+            tok = m.group()
+            word = tok[0].isalpha()
+            # one space at most, as between the words of a name
+            glued = prev_end >= 0 and (start == prev_end or (start == prev_end + 1 and line[prev_end] in " \u00a0"))
+            append(Token(pos + start, pos + end, tok, word, boundary and word, shout, headline, glued))
+            if word or tok[0].isdigit():
+                boundary = False
+                prev_word = tok
+            elif tok in _SENTENCE_END and not (tok == "." and _abbreviation(prev_word)):
+                boundary = True
+            elif tok not in _OPENERS:
+                boundary = False
+            prev_end = end
+        pos += len(line) + 1
     return out
 
 
@@ -229,19 +230,15 @@ def _abbreviation(word: str) -> bool:
     return word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper())
 
 
-def _line_spans(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """(start, end) of the lines written in capitals (three or more words, 80 % of them all-caps) and of
-    the lines in Title Case (four or more words, 80 % of them capitalised, small words included)."""
-    shouted, titled = [], []
-    pos = 0
-    for line in text.split("\n"):
-        words = [w for w in re.findall(r"[^\W\d_]+", line) if len(w) > 1]
-        if len(words) >= 3 and sum(w.isupper() for w in words) >= 0.8 * len(words):
-            shouted.append((pos, pos + len(line)))
-        elif len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.8 * len(words):
-            titled.append((pos, pos + len(line)))
-        pos += len(line) + 1
-    return shouted, titled
+def _line_kind(line: str) -> tuple[bool, bool]:
+    """(shouted, Title Case) of one line: written in capitals (three or more words, 80 % of them
+    all-caps), or with 80 % of four or more words capitalised, small words included."""
+    words = [w for w in _LETTERS.findall(line) if len(w) > 1]
+    if len(words) < 3:
+        return False, False
+    if sum(w.isupper() for w in words) >= 0.8 * len(words):
+        return True, False
+    return False, len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
 class EntityRules:
@@ -397,7 +394,9 @@ class EntityRules:
         out = []
         for r, tok in enumerate(tokens[:-1]):
             i = r + 1
-            if not self._role(tok) or i in taken or tok.shouted or not self._word_at(tokens, i, owner):
+            if not tokens[i].text[0].isupper() or not self._role(tok):
+                continue
+            if i in taken or tok.shouted or not self._word_at(tokens, i, owner):
                 continue
             end = self._surname_at(tokens, i + 1, owner) or i + 1
             if self._word_at(tokens, end, owner):
@@ -454,8 +453,14 @@ class EntityRules:
             covered[t0.start : t1.end] = b"\x01" * (t1.end - t0.start)
         out = []
         longest = max(len(f) for f in forms)
+        firsts = {f[0] for f in forms}
+        genitive = self.lang in ("de", "nl")
         i, n = 0, len(tokens)
         while i < n:
+            word = tokens[i].text
+            if word not in firsts and not (genitive and word[:-1] in firsts):
+                i += 1
+                continue
             hit = None
             for size in range(min(longest, n - i), 0, -1):
                 key = tuple(t.text for t in tokens[i : i + size])
@@ -485,8 +490,8 @@ class EntityRules:
     def _organisations(self, tokens: list[Token], owner: list[Mention | None], text: str) -> list[Mention]:
         out: list[Mention] = []
         for i, tok in enumerate(tokens):
-            if not tok.word or tok.shouted:
-                continue
+            if not tok.word or tok.shouted or not (tok.text[0].isupper() or tok.text in HEADS_LOWER):
+                continue  # every rule below starts on a capital, but "ministerie van ..."
             acronym = self._acronym(tok)
             if acronym is not None and not _number_after(tokens, i):  # "FTSE 100", "CAC 40": indices
                 end = self._acronym_name_end(tokens, i, owner) if acronym == tok.text else i
