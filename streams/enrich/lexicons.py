@@ -21,11 +21,12 @@ MIN_NAME_LEN = 3
 
 
 def _latin_name(name: str) -> bool:
-    """A capitalised name in Latin letters (hyphens allowed: "Jean-Pierre")."""
-    if len(name) < MIN_NAME_LEN or not name[0].isupper() or name.isupper():
+    """A name in Latin letters ("Jean-Pierre", "van Dijk"): its last word capitalised."""
+    last = name.rsplit(" ", 1)[-1]
+    if len(name) < MIN_NAME_LEN or not last[:1].isupper() or name.isupper():
         return False
     for ch in name:
-        if ch == "-":
+        if ch in "- ":
             continue
         if not ch.isalpha() or "LATIN" not in unicodedata.name(ch, ""):
             return False

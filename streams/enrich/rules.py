@@ -344,6 +344,10 @@ class EntityRules:
         i, n = 0, len(tokens)
         while i < n:
             tok = tokens[i]
+            if not self._given(tok) and (end := self._known_particle_name(tokens, i, owner)) is not None:
+                out.append((tok, tokens[end - 1], i, i + 1))  # "Marloes van Dijk": a given name no lexicon has
+                i = end
+                continue
             if not self._given(tok) or _placed(owner[i]):
                 i += 1
                 continue
@@ -377,6 +381,23 @@ class EntityRules:
             out.append((tok, last, i, j))
             i = end
         return out + self._titled_people(tokens, owner, {p[2] for p in out})
+
+    def _known_particle_name(self, tokens: list[Token], i: int, owner: list[Mention | None]) -> int | None:
+        """End index of "Name particles Surname" where "particles Surname" is a known surname as a whole
+        ("van Dijk", "de Vries"), whatever the name before it; None if there is none at ``i``."""
+        tok, n = tokens[i], len(tokens)
+        if not tok.word or not tok.text[0].isupper() or _placed(owner[i]) or not self._name_word(tok):
+            return None
+        k = i + 1
+        while k < n and k - i <= _MAX_PARTICLES and tokens[k].glued and tokens[k].text.lower() in PARTICLES:
+            k += 1
+        if k == i + 1 or not self._word_at(tokens, k, owner) or self._common(tok.text):
+            return None
+        if " ".join(t.text for t in tokens[i + 1 : k + 1]) not in self.surnames or self._name_goes_on(
+            tokens, k + 1, owner
+        ):
+            return None
+        return k + 1
 
     def _name_goes_on(self, tokens: list[Token], k: int, owner: list[Mention | None]) -> bool:
         """Token ``k`` continues the capitalised words before it. Not on a Title Case headline, and in

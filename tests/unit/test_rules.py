@@ -72,6 +72,13 @@ def test_surname_particles_are_part_of_the_name(lang, text, person):
     assert person in people(lang, text)
 
 
+def test_a_known_surname_with_particles_makes_any_name_before_it_a_person():
+    # "Marloes" is in no lexicon; "van Dijk" is a Dutch surname as a whole.
+    text = "Volgens restaurator Marloes van Dijk is het vernis vergeeld. Van Dijk werkt al jaren."
+    assert people("nl", text) == {"Marloes van Dijk", "Van Dijk"}
+    assert people("nl", "De Grote Prijs van Dijk bestaat niet.") == set()  # "Prijs": a common word
+
+
 def test_a_given_name_at_a_sentence_start_is_still_a_name():
     text = "Lena Hofbauer leitet das Labor. Jonas Vingegaard gewann."
     assert people("de", text) == {"Lena Hofbauer", "Jonas Vingegaard"}
