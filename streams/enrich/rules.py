@@ -514,6 +514,8 @@ class EntityRules:
             if not tok.word or tok.shouted or not (tok.text[0].isupper() or tok.text in HEADS_LOWER):
                 continue  # every rule below starts on a capital, but "ministerie van ..."
             acronym = self._acronym(tok)
+            if acronym is not None and _dateline(tokens, i, text):
+                acronym = None  # "MADRID (EFE) -", "ROMA -": the place a report was filed from
             if acronym is not None and not _number_after(tokens, i):  # "FTSE 100", "CAC 40": indices
                 end = self._acronym_name_end(tokens, i, owner) if acronym == tok.text else i
                 out.append(Mention(tok.start, tokens[end].end if end > i else tok.start + len(acronym), "ORG", SOURCE))
@@ -692,6 +694,14 @@ def _town(tokens: list[Token], k: int, owner: list[Mention | None]) -> bool:
     """Token ``k`` is, alone, a place the gazetteer knows."""
     m = owner[k]
     return m is not None and m.label == "LOC" and (m.start, m.end) == (tokens[k].start, tokens[k].end)
+
+
+def _dateline(tokens: list[Token], i: int, text: str) -> bool:
+    """Token ``i`` opens a line and a dash, bracket or comma follows it: a dateline ("ROMA -")."""
+    start = tokens[i].start
+    if text[text.rfind("\n", 0, start) + 1 : start].strip():
+        return False
+    return i + 1 < len(tokens) and tokens[i + 1].text in ("-", "–", "—", "(", ",", ":")
 
 
 def _number_after(tokens: list[Token], i: int) -> bool:

@@ -212,6 +212,8 @@ def test_acronyms(lang, text, org):
         ("nl", "Dat is NIET waar, zegt hij."),  # a word in capitals for emphasis
         ("de", "Die Firma ist eine GmbH mit Sitz in Köln."),  # a legal form alone
         ("en", "GRACE-FO measured the ice."),  # a code, not an organisation before a noun
+        ("it", "Titolo\n\nROMA - Il governo ha approvato la legge."),  # a dateline
+        ("es", "MADRID, 3 may. - El Gobierno aprobó la ley."),
     ],
 )
 def test_acronym_guards(lang, text):
