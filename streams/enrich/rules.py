@@ -136,6 +136,12 @@ HEADS_INITIAL = frozenset(
     Council Conseil Consejo Consiglio Raad Rat Gemeente Provincie Landgericht Amtsgericht Oberlandesgericht
     Verwaltungsgericht""".split()
 )
+# Words that open a sports club's name before its town ("Borussia Dortmund", "Real Madrid", "Atlético de
+# Madrid", "Olympique de Marseille"): an organisation only when the town follows.
+CLUBS = frozenset(
+    """Borussia Bayer Eintracht Werder Hertha Fortuna Alemannia Arminia Union Real Atlético Athletic Deportivo
+    Sporting Olympique Racing Stade Dynamo Dinamo Lokomotiv Lokomotive Spartak Sparta Slavia Inter""".split()
+)
 # Heads written in lower case in running text of these languages ("ministère de la Santé").
 HEADS_LOWER = frozenset({"ministerie", "ministère", "ministerio", "ministero", "gemeente", "provincie"})
 # Heads that may be followed directly by a name ("Institut Pasteur", "Universität Hamburg").
@@ -529,6 +535,10 @@ class EntityRules:
                 if start < i:
                     end = self._place_after(tokens, i + 1, owner) if tok.text in HEADS_BEFORE_NAME else i + 1
                     out.append(Mention(tokens[start].start, tokens[end - 1].end, "ORG", SOURCE))
+            if tok.text in CLUBS:
+                end = self._tail_after(tokens, i + 1, owner, compound=False)
+                if end > i + 1 and _town(tokens, end - 1, owner):
+                    out.append(Mention(tok.start, tokens[end - 1].end, "ORG", SOURCE))
             if tok.text in HEADS_INITIAL or (tok.text in HEADS_LOWER and tok.text.islower()):
                 end = self._tail_after(tokens, i + 1, owner, compound=False)
                 if end > i + 1:

@@ -290,6 +290,22 @@ def test_legal_forms(lang, text, org):
     assert org in orgs(lang, text)
 
 
+@pytest.mark.parametrize(
+    ("lang", "text", "org", "town"),
+    [
+        ("de", "Borussia Dortmund verlor in Mainz.", "Borussia Dortmund", "Dortmund"),
+        ("es", "El Atlético de Madrid ganó.", "Atlético de Madrid", "Madrid"),
+        ("fr", "L'Olympique de Marseille a perdu.", "Olympique de Marseille", "Marseille"),
+    ],
+)
+def test_sports_clubs_before_their_town(lang, text, org, town):
+    assert orgs(lang, text, gaz(text, town)) == {org}
+
+
+def test_a_club_word_without_a_town_is_no_club():
+    assert orgs("en", "Real Estate prices rose. Inter Alia is Latin.") == set()
+
+
 def test_a_common_word_opening_a_sentence_is_no_part_of_an_organisation():
     assert orgs("de", "Laut Deutsche Bank sinkt der Zins.") == {"Deutsche Bank"}
     assert orgs("de", "Deutsche Bank senkt den Zins.") == {"Deutsche Bank"}
