@@ -354,7 +354,7 @@ class EntityRules:
                 out.append((tok, tokens[end - 1], i, i + 1))  # "Marloes van Dijk": a given name no lexicon has
                 i = end
                 continue
-            if not self._given(tok) or _placed(owner[i]):
+            if not self._given(tok) or self._place_not_name(tok, owner[i]):
                 i += 1
                 continue
             # A second given name ("Jan Peter Balkenende"), then particles, then the surname.
@@ -387,6 +387,13 @@ class EntityRules:
             out.append((tok, last, i, j))
             i = end
         return out + self._titled_people(tokens, owner, {p[2] for p in out})
+
+    def _place_not_name(self, tok: Token, m: Mention | None) -> bool:
+        """The gazetteer holds ``tok`` as a place or organisation, alone or in a longer name ("Milton
+        Keynes"), and few countries use it as a given name ("Paris"); "Nancy Pelosi" stays a person."""
+        if not _placed(m):
+            return False
+        return m.end > tok.end or m.start < tok.start or self.given_names.get(tok.text, 0) < WIDESPREAD_NAME
 
     def _known_particle_name(self, tokens: list[Token], i: int, owner: list[Mention | None]) -> int | None:
         """End index of "Name particles Surname" where "particles Surname" is a known surname as a whole
