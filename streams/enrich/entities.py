@@ -278,7 +278,7 @@ def build_pipeline(
     # The raw-article limits allow ~1M characters of body + title; spaCy's default cap is 1M.
     nlp.max_length = max(nlp.max_length, 2_100_000)
     ner_model = f"{base or 'blank'}+gazetteer" if gazetteer.size(lang) else (base or "blank")
-    with_rules = EntityRules(lang) if rules and base is None and lang in RULE_LANGUAGES else None
+    with_rules = EntityRules(lang).load() if rules and base is None and lang in RULE_LANGUAGES else None
     return EntityPipeline(lang=lang, nlp=nlp, ner_model=ner_model, gazetteer=gazetteer, rules=with_rules)
 
 

@@ -296,6 +296,21 @@ class EntityRules:
     def currencies(self) -> frozenset[str]:
         return frozenset(list_currencies())
 
+    def load(self) -> EntityRules:
+        """Build the word lists now (a worker does it at start, not on its first article)."""
+        for name in (
+            "given_names",
+            "surnames",
+            "stop",
+            "common_for_surname",
+            "common_for_given",
+            "english_common",
+            "not_rare",
+            "currencies",
+        ):
+            getattr(self, name)
+        return self
+
     # --- entry point ------------------------------------------------------------------------------
 
     def find(self, text: str, gazetteer: Sequence[Mention] = ()) -> list[Mention]:
