@@ -260,9 +260,7 @@ class EntityRules:
     @cached_property
     def given_names(self) -> dict[str, int]:
         """Given name -> in how many countries (``lexicons.first_names``); no title, no stop word."""
-        stop = set(ROLES) | PARTICLES | ARTICLES
-        for lang in LANGUAGES:
-            stop |= lexicons.stop_words(lang)
+        stop = ROLES | PARTICLES | ARTICLES | lexicons.stop_words(self.lang) | lexicons.stop_words("en")
         return {name: n for name, n in lexicons.first_names().items() if name.lower() not in stop}
 
     @cached_property
@@ -365,11 +363,15 @@ class EntityRules:
         i, n = 0, len(tokens)
         while i < n:
             tok = tokens[i]
-            if not self._given(tok) and (end := self._known_particle_name(tokens, i, owner)) is not None:
+            if not tok.word or not tok.text[0].isupper():
+                i += 1
+                continue
+            given = self._given(tok)
+            if not given and (end := self._known_particle_name(tokens, i, owner)) is not None:
                 out.append((tok, tokens[end - 1], i, i + 1))  # "Marloes van Dijk": a given name no lexicon has
                 i = end
                 continue
-            if not self._given(tok) or self._place_not_name(tok, owner[i]):
+            if not given or self._place_not_name(tok, owner[i]):
                 i += 1
                 continue
             # A second given name ("Jan Peter Balkenende"), then particles, then the surname.
