@@ -8,7 +8,7 @@ codes of ``streams.contracts.article`` plus ``not_found``, ``unsupported_format`
 Formats: ``.txt`` (first non-empty line = title, the rest = body, as in ``seeds/``), ``.json``
 (an article object or a list of them), ``.jsonl`` (one article per line), directories (recursive,
 sorted, those extensions only, hidden entries skipped) and ``-`` for stdin (JSON, JSONL or text,
-detected).
+detected; JSONL is streamed line by line).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -112,16 +113,24 @@ class _Reader:
 
     def stdin(self, stream: BinaryIO) -> Iterator[Result]:
         origin = "<stdin>"
-        raw = stream.read()
+        # JSONL is read line by line as it arrives, so a live feed (`tail -f feed.jsonl | ...`) is
+        # sent as it comes and memory stays flat; it is recognised by its first non-blank line being
+        # a whole JSON object. Everything else (a JSON document, text) is read to the end first.
+        head: list[bytes] = []
+        for line in stream:
+            head.append(line)
+            if line.strip():
+                break
+        first = b"".join(head).removeprefix(b"\xef\xbb\xbf").strip()
+        if first[:1] == b"{" and _is_json(first):
+            yield from self.jsonl(origin, chain(head, stream))
+            return
+        raw = b"".join(head) + stream.read()
         head = raw.removeprefix(b"\xef\xbb\xbf").lstrip()
         if head[:1] in (b"{", b"["):
             try:
                 load_json(head, self.limits, check_size=False)
             except InvalidArticle as exc:
-                first_line = head.split(b"\n", 1)[0].strip()
-                if exc.reason == "not_json" and head[:1] == b"{" and _is_json(first_line):
-                    yield from self.jsonl(origin, raw.split(b"\n"))
-                    return
                 if exc.reason != "not_json":
                     yield origin, None, f"{exc.reason}: {exc.error}"
                     return

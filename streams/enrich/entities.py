@@ -26,10 +26,45 @@ Pipeline per language (built once, at first use):
    reach ``merge_mentions`` intact. Matching is on ORTH (case-sensitive): the alias "VS" does not
    match "vs", and both "NATO" and "Nato" are listed where both are used.
 
-Merge policy (``merge_mentions``): numeric model labels (DATE, MONEY, ...) are dropped first; then
-longer spans (in characters) win over shorter overlapping ones, and on equal length the gazetteer
-wins because it carries a link. A model mention whose exact text is a known alias of a compatible
-type is linked too; otherwise it keeps ``id`` None and ``name`` = its text.
+Model spans are settled before the merge (``EntityPipeline.settle``; the same rules serve any span
+that did not come from the gazetteer, e.g. rule-based ones), following the annotation guidelines of
+docs/EVALUATION.md:
+
+1. Numeric labels (DATE, MONEY, ...) and NORP (nationalities, religious and political groups) are
+   dropped; so are spans that start with a lower-case word (common nouns and institutions written
+   as such: "posidonie", "ministère de la Santé", "université de Tours"; a person only when wholly
+   in lower case: "de Gaulle" starts with a particle). A span is cut at a line break: names do not
+   run across one.
+2. A leading determiner or elision of the language (``DETERMINERS``: "the", "het", "l'", ...) is
+   trimmed ("l'Espagne" -> "Espagne"), except where it belongs to the name. The gazetteer decides
+   first: the full form is kept when it is a known alias and the trimmed one is not ("Den Haag",
+   "The Lancet" when listed), trimmed when only the trimmed one is known ("The European Union").
+   When neither is known, a capitalised article inside a sentence is the writer marking it as part
+   of the name ("published in The Lancet", "zoals De Nachtwacht"): kept; else trimmed. A person's
+   span also loses the lower-case words in front of the name, titles ("général de Gaulle" -> "de
+   Gaulle"), but keeps short ones, particles of the name ("de", "van der").
+3. One-word MISC/LOC spans that are nationality words ("Danois", "Russian", "Russische") and
+   weekday names at a sentence start ("Vendredi, le peloton") are dropped, unless the gazetteer
+   knows the word as an alias (``streams.enrich.demonyms``: derived from CLDR, not listed by hand).
+4. A span whose (trimmed) text is a known alias of a compatible type is linked.
+5. An unlinked person's span that ends with a linked gazetteer match of a person's full name (two
+   words or more) gives way to that match, which keeps its link: what is in front is a title
+   ("Bundeskanzler Friedrich Merz", "Premier ministre britannique Keir Starmer"), as a first name
+   cannot come before a full name. In front of a one-word name a capitalised word may be a first
+   name ("Brigitte Macron" is not Emmanuel Macron): the longer span stays, unlinked (lower-case
+   titles went in rule 2). Other labels never give way: "Banque de France" is not France, "New
+   Mexico" is not Mexico, "Paris Saint-Germain" is not Paris.
+6. A model's unlinked person on exactly the span of a gazetteer place or organisation wins over it
+   ("Washington crossed the Delaware": a person is never linked to a place; the model read the
+   context). The reverse is not done: a known person's name is rarely a place.
+
+Where no trained model runs, the people and organisation rules (``streams.enrich.rules``) add their
+mentions before the merge: one that overlaps a settled model mention is dropped (a model is never
+overridden), one whose text is a known alias of a compatible type is linked.
+
+Merge policy (``merge_mentions``): longer spans (in characters) win over shorter overlapping ones,
+and on equal length the gazetteer wins because it carries a link. A model mention that is not a
+known alias keeps ``id`` None and ``name`` = its text.
 
 Labels are normalised to PER / LOC / ORG / MISC whatever the model's label set.
 """
@@ -47,6 +82,7 @@ from spacy.lang.char_classes import ALPHA, ALPHA_UPPER
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from streams.enrich.demonyms import is_nationality_word, is_weekday, nationality_words, weekday_names
 from streams.enrich.gazetteer import XX, Gazetteer
 from streams.enrich.matcher import FACTORY, MATCHES_KEY, SPANS_KEY, GazetteerMatcher, Mention
 from streams.enrich.models import ModelChoice, choose_model
@@ -70,9 +106,10 @@ LABELS: dict[str, str | None] = {
     "geogName": "LOC",
     "ORG": "ORG",
     "orgName": "ORG",
-    # NORP (nationalities, religious and political groups) is a group, not a place: MISC.
     "MISC": "MISC",
-    "NORP": "MISC",
+    # NORP: nationalities, religious and political groups ("Russian", "Muslims"): the annotation
+    # guidelines do not annotate demonyms and such adjectives.
+    "NORP": None,
     "EVENT": "MISC",
     "PRODUCT": "MISC",
     "WORK_OF_ART": "MISC",
@@ -152,6 +189,69 @@ def _compatible(model_label: str, entry_type: str) -> bool:
     return (model_label == "PER") == (entry_type == "PER")
 
 
+# Leading determiners and elisions per language, trimmed from model spans (see the module docstring).
+DETERMINERS: dict[str, tuple[str, ...]] = {
+    "en": ("the",),
+    "nl": ("de", "het", "'t", "’t"),
+    "de": ("der", "die", "das", "den", "dem", "des"),
+    "fr": ("le", "la", "les", "l'", "l’"),
+    "es": ("el", "la", "los", "las"),
+    "it": ("il", "lo", "la", "i", "gli", "le", "l'", "l’"),
+}
+# What may come before a sentence's first word (after spaces): a capital there says nothing.
+_SENTENCE_OPENERS = frozenset("\n.!?:;«»\"“”„‘’'([—–…")
+# Labels a one-word nationality word may carry in a model's output ("Danois" LOC, "Russian" MISC).
+_NATIONALITY_LABELS = frozenset({"MISC", "LOC"})
+
+
+def _determiner_pattern(lang: str) -> re.Pattern | None:
+    words = DETERMINERS.get(lang)
+    if not words:
+        return None
+    # A word is followed by whitespace; an elision (ends in an apostrophe) runs into the next word.
+    alternatives = [re.escape(w) + (r"(?=\w)" if w[-1] in "'’" else r"\s+") for w in words]
+    return re.compile("(?:" + "|".join(sorted(alternatives, key=len, reverse=True)) + ")", re.IGNORECASE)
+
+
+def _cut_at_line_break(m: Mention, text: str) -> Mention:
+    """Rule 1: a name does not run across a line break (the tokenizer kept a final period on the word
+    before it: "Moody's.\n\nDans l'hémicycle"): the span ends before it, without that period."""
+    end = text.find("\n", m.start, m.end)
+    if end < 0:
+        return m
+    end = len(text[m.start : end].rstrip().removesuffix(".")) + m.start
+    return m._replace(end=end)
+
+
+_WORD = re.compile(r"\S+")
+_PARTICLE_MAX = 3  # "de", "van", "von", "der", "du", "la": longer lower-case words are titles
+
+
+def _without_titles(m: Mention, text: str) -> Mention:
+    """Rule 2 for a person: without the lower-case words in front of the name ("général de Gaulle"
+    -> "de Gaulle", "président Poutine" -> "Poutine"); short ones are particles of it and stay."""
+    if m.label != "PER":
+        return m
+    start = m.start
+    for word in _WORD.finditer(text, m.start, m.end):
+        w = word.group()
+        if len(w) <= _PARTICLE_MAX or not w.islower():
+            break
+        start = word.end()
+    if start == m.start:
+        return m
+    while start < m.end and text[start].isspace():
+        start += 1
+    return m._replace(start=start)
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    i = start - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i < 0 or text[i] in _SENTENCE_OPENERS
+
+
 @dataclass
 class EntityPipeline:
     lang: str
@@ -159,6 +259,9 @@ class EntityPipeline:
     ner_model: str  # "<package>+gazetteer" | "blank+gazetteer"
     gazetteer: Gazetteer
     rules: EntityRules | None = None  # PER/ORG rules (``streams.enrich.rules``) where no trained NER runs
+
+    def __post_init__(self) -> None:
+        self._determiner = _determiner_pattern(self.lang)
 
     def mentions(self, doc: Doc, text: str | None = None) -> list[Mention]:
         """Merged, linked mentions of ``doc`` (``text`` = ``doc.text``, if the caller has it)."""
@@ -168,22 +271,92 @@ class EntityPipeline:
         if matched is not None and not ents and self.rules is None:
             return merge_mentions(matched)  # gazetteer mentions only: all linked already
         if matched is not None:
-            found = list(matched)
+            gazetteer = list(matched)
         else:  # a doc annotated otherwise
-            found = [
+            gazetteer = [
                 Mention(span.start_char, span.end_char, span.label_, "gazetteer", span.id_)
                 for span in doc.spans.get(SPANS_KEY, ())
             ]
         model = []
         for ent in ents:
             label = normalise_label(ent.label_)
-            if label is None or not any(ch.isalnum() for ch in ent.text):
+            if label is not None:
+                model.append(Mention(ent.start_char, ent.end_char, label, "model"))
+        settled = self.settle(model, gazetteer, text)
+        # Rule 6: a model's person on exactly a gazetteer place or organisation ("Washington crossed
+        # the Delaware"): places are often named like people, and the model read the context.
+        people = {(m.start, m.end) for m in settled if m.label == "PER" and m.key is None}
+        if people:
+            gazetteer = [g for g in gazetteer if g.label == "PER" or (g.start, g.end) not in people]
+        if self.rules is not None:  # never over a model's mention; linked where the gazetteer knows them
+            ruled = drop_overlapping(self.rules.find(text, gazetteer), settled)
+            settled += [m if m.key is not None else self._link(m, text) for m in ruled]
+        return merge_mentions(gazetteer + settled)
+
+    def settle(self, proposed: Iterable[Mention], gazetteer: Iterable[Mention], text: str) -> list[Mention]:
+        """Rules 1-5 of the module docstring for spans that did not come from the gazetteer (a model's,
+        rule-based ones): trimmed, dropped, linked, or given way to a linked gazetteer match inside
+        them. ``gazetteer``: the document's gazetteer mentions; ``text``: what offsets refer to."""
+        ending_at: dict[int, list[Mention]] = {}
+        for g in gazetteer:
+            if g.key is not None:
+                ending_at.setdefault(g.end, []).append(g)
+        out = []
+        for m in proposed:
+            if m.key is None:
+                m = _without_titles(self._trim(_cut_at_line_break(m, text), text), text)
+                if self._not_a_name(m, text):
+                    continue
+                m = self._link(m, text)
+            if m.key is None and self._gives_way(m, ending_at.get(m.end, ()), text):
                 continue
-            model.append(Mention(ent.start_char, ent.end_char, label, "model"))
-        if self.rules is not None:  # never over a model's mention; the merge settles them with the gazetteer
-            found += drop_overlapping(self.rules.find(text, found), model)
-        found += model
-        return [m if m.key is not None else self._link(m, text) for m in merge_mentions(found)]
+            out.append(m)
+        return out
+
+    def _known(self, surface: str, label: str) -> bool:
+        entry = self.gazetteer.lookup(surface, self.lang)
+        return entry is not None and _compatible(label, entry.type)
+
+    def _trim(self, m: Mention, text: str) -> Mention:
+        """Rule 2: without its leading determiner, unless that belongs to the name."""
+        found = self._determiner.match(text, m.start, m.end) if self._determiner else None
+        if found is None or found.end() >= m.end:
+            return m
+        full, trimmed = text[m.start : m.end], text[found.end() : m.end]
+        full_known, trimmed_known = self._known(full, m.label), self._known(trimmed, m.label)
+        if full_known != trimmed_known:
+            keep = full_known
+        else:  # neither (or both) known: a capital inside a sentence marks the article as the name's
+            keep = text[m.start].isupper() and not _sentence_start(text, m.start)
+        return m if keep else m._replace(start=found.end())
+
+    def _not_a_name(self, m: Mention, text: str) -> bool:
+        """Rules 1 and 3: nothing alphanumeric, a lower-case start, a nationality word or a weekday."""
+        surface = text[m.start : m.end]
+        if not any(ch.isalnum() for ch in surface):
+            return True
+        first = surface.split(maxsplit=1)[0]
+        # Cased and without a capital (scripts without case are not judged this way). A person's
+        # name may start with a particle ("de Gaulle", "van Gogh"): only a person in lower case.
+        lower_start = any(ch.islower() for ch in first) and not any(ch.isupper() for ch in first)
+        if lower_start and (m.label != "PER" or not any(ch.isupper() for ch in surface)):
+            return self.gazetteer.lookup(surface, self.lang) is None
+        # A weekday is capitalised only by its place ("Vendredi, le peloton ..."): elsewhere it may
+        # be a name ("Sheffield Wednesday" as "Wednesday").
+        if (is_weekday(surface, self.lang) and _sentence_start(text, m.start)) or (
+            m.label in _NATIONALITY_LABELS and is_nationality_word(surface, self.lang)
+        ):
+            return self.gazetteer.lookup(surface, self.lang) is None  # a known alias is a name
+        return False
+
+    def _gives_way(self, m: Mention, ending_here: Iterable[Mention], text: str) -> bool:
+        """Rule 5: a person's span ends with a linked full name (two words or more) of a person."""
+        if m.label != "PER":
+            return False
+        return any(
+            g.start > m.start and g.label == "PER" and any(ch.isspace() for ch in text[g.start : g.end])
+            for g in ending_here
+        )
 
     def _link(self, m: Mention, text: str) -> Mention:
         if m.key is not None:
@@ -278,6 +451,9 @@ def build_pipeline(
     # The raw-article limits allow ~1M characters of body + title; spaCy's default cap is 1M.
     nlp.max_length = max(nlp.max_length, 2_100_000)
     ner_model = f"{base or 'blank'}+gazetteer" if gazetteer.size(lang) else (base or "blank")
+    if base is not None:  # built now (CLDR, ~0.1 s), not while the first article waits
+        nationality_words(lang)
+        weekday_names(lang)
     with_rules = EntityRules(lang).load() if rules and base is None and lang in RULE_LANGUAGES else None
     return EntityPipeline(lang=lang, nlp=nlp, ner_model=ner_model, gazetteer=gazetteer, rules=with_rules)
 

@@ -27,6 +27,11 @@ SNAPSHOT = PROJECT_DIR / "tests" / "data" / "enrich-snapshot.json"
 EVAL_DIR = PROJECT_DIR / "tests" / "data" / "eval"
 SEED = PROJECT_DIR / "seeds" / "000_d6634ea9b322a4cb.txt"
 LANGS = ["nl", "en", "de", "fr", "es", "it"]
+# The evaluation articles the snapshot was recorded with: the set grows, the snapshot need not.
+SNAPSHOT_EVAL = [
+    *(f"{lang}-0{n}" for lang in ("de", "en", "fr") for n in range(1, 7)),
+    *(f"nl-0{n}" for n in range(7)),
+]
 
 
 def _article(i: str, title, body, **extra) -> dict:
@@ -47,7 +52,7 @@ def articles() -> list[dict]:
         ),
         _article("seed-hinted", lines[0], "\n".join(lines[1:]), language="en"),
     ]
-    for path in sorted(EVAL_DIR.glob("*.json")):
+    for path in sorted(p for p in EVAL_DIR.glob("*.json") if p.name[:5] in SNAPSHOT_EVAL):
         case = json.loads(path.read_text(encoding="utf-8"))
         out.append(dict(case["article"]))
     out += [

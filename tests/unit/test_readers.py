@@ -1,5 +1,7 @@
 import io
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -158,3 +160,22 @@ def test_reader_output_round_trips_through_parse_raw(tmp_path):
     # What the CLI sends is exactly what the consumer's validation returns.
     [(_, article, _)] = read(SEED, source="nos.nl")
     assert parse_raw(json.dumps(article).encode("utf-8")) == article
+
+
+def test_stdin_jsonl_is_read_as_it_arrives():
+    # A live feed: the first article comes out while the writer still holds the pipe open.
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb") as stream, os.fdopen(write_fd, "wb") as writer:
+        writer.write(b'\n{"title": "Een", "body": "b"}\n')
+        writer.flush()
+        results = read_inputs(["-"], stdin=stream)
+        first: list = []
+        reader = threading.Thread(target=lambda: first.append(next(results)), daemon=True)
+        reader.start()
+        reader.join(timeout=10)
+        assert first and first[0][1]["title"] == "Een" and first[0][0] == "<stdin>:2"
+        writer.write(b'{"title": "Twee"}\n')
+        writer.close()
+        assert [(origin, problem) for origin, _, problem in results] == [
+            ("<stdin>:3", "missing_field: body is required")
+        ]

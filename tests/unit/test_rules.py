@@ -241,8 +241,8 @@ def test_organisation_word_at_the_end(lang, text, org):
     [
         ("fr", "La Banque de France prévoit une croissance faible.", "Banque de France", "France"),
         ("en", "The Bank of England held rates.", "Bank of England", "England"),
-        ("fr", "Le ministère de la Transition écologique a réagi.", "ministère de la Transition écologique", None),
-        ("nl", "Het ministerie van Financiën reageerde niet.", "ministerie van Financiën", None),
+        ("fr", "Le Ministère de la Transition écologique a réagi.", "Ministère de la Transition écologique", None),
+        ("nl", "Het Ministerie van Financiën reageerde niet.", "Ministerie van Financiën", None),
         ("es", "La Universidad Complutense de Madrid publicó.", "Universidad Complutense de Madrid", "Madrid"),
         ("fr", "Des chercheurs de l'Institut Pasteur ont publié.", "Institut Pasteur", None),
         ("de", "Die Universität Hamburg forscht.", "Universität Hamburg", "Hamburg"),
@@ -312,6 +312,13 @@ def test_a_common_word_opening_a_sentence_is_no_part_of_an_organisation():
     assert orgs("de", "Deutsche Bank senkt den Zins.") == {"Deutsche Bank"}
 
 
+def test_a_lower_case_head_names_no_organisation_but_the_place_inside_stays():
+    # The guidelines annotate "université de Tours" as `Tours` alone, "ministère de la Santé" not at all.
+    text = "Une chercheuse de l'université de Tours et le ministère de la Santé ont publié."
+    assert orgs("fr", text, gaz(text, "Tours")) == set()
+    assert orgs("nl", "Het ministerie van Financiën reageerde niet.") == set()
+
+
 def test_organisation_words_alone_or_after_function_words_are_no_names():
     assert orgs("de", "Die Bank erhöhte die Zinsen. Eine Universität forscht.") == set()
     assert orgs("en", "The bank said the university agreed.") == set()
@@ -369,15 +376,15 @@ def _gazetteer():
 def test_blank_pipeline_runs_the_rules_and_the_gazetteer_wins_its_ties():
     pipe = build_pipeline("nl", _gazetteer())
     assert pipe.rules is not None and pipe.ner_model == "blank+gazetteer"
-    text = "Volgens Joris Verhagen sprak Mark Rutte met het RIVM. Verhagen bleef."
+    text = "Volgens Joris Verhagen sprak Mark Rutte met het KWBV. Verhagen bleef."
     got = {(text[m.start : m.end], m.label, m.source, m.key is not None) for m in pipe.mentions(pipe.nlp(text), text)}
     assert ("Joris Verhagen", "PER", "rule", False) in got
     assert ("Verhagen", "PER", "rule", False) in got
-    assert ("RIVM", "ORG", "rule", False) in got
+    assert ("KWBV", "ORG", "rule", False) in got
     assert ("Mark Rutte", "PER", "gazetteer", True) in got  # the same span by rule and gazetteer: linked
 
 
 def test_rules_can_be_left_out():
     pipe = build_pipeline("nl", _gazetteer(), rules=False)
-    text = "Volgens Joris Verhagen meldt het RIVM meer gevallen."
+    text = "Volgens Joris Verhagen meldt het KWBV meer gevallen."
     assert pipe.rules is None and pipe.mentions(pipe.nlp(text), text) == []
