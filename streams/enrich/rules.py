@@ -105,6 +105,7 @@ _MAX_PARTICLES = 3
 # All-caps words that are not organisations: units, measures, diseases, common abbreviations.
 COMMON_CAPS = frozenset(
     """OK TV PC CEO CFO COO CTO PR AI KI IA PDF USB DNA DNS RNA ARN ADN GPS SMS MMS VIP FAQ ID IT IQ HR PS PPS AM PM
+    MP MEP MSP MdB MdL QC KC OBE MBE CBE
     BC AD CET CEST UTC GMT HD LED LCD SUV PS KW KWH MWH GWH TWH MW GW KV CO NOX PH CM KM MM KG MG ML MHZ GHZ GB MB TB
     KB HIV AIDS SIDA COVID SARS MERS RSV BSE ADHD ALS MRI MRT IRM BMI BIP PIB GDP BNP CPI VAT BTW MWST TVA IVA HICP
     LNG LPG CNG EV NB PS RIP DIY ASAP LOL PIL XXL XL XS TBC NN MVP QR LGBT LGBTQ LGBTI LHBTI WC TGV ICE IC TOP LIVE
@@ -159,7 +160,7 @@ AND = frozenset({"and", "und", "en", "et", "y", "e", "&"})
 # national one ("Rijkswaterstaat", "Rijksmuseum").
 _COMPOUND_ORG = re.compile(
     r"(?:[A-ZÄÖÜ]\w*?)?(?:[Bb]undes\w*(?:amt|anstalt|ministerium|kammer|bank|regierung|agentur|gericht|tag|rat|wehr|"
-    r"polizei|verband|institut|behörde|netzagentur|kartellamt|gerichtshof|versammlung)s?|\w+ministeriums?)"
+    r"polizei|verband|institut|behörde|netzagentur|kartellamt|gerichtshof|versammlung)s?)"
     r"|Rijks(?:waterstaat|museum|overheid|universiteit|instituut|dienst|academie|archief)"
     r"|[A-Z]\w+(?:vereniging|stichting|verband)"
 )
@@ -589,7 +590,7 @@ class EntityRules:
             return None
         if sum(c.isupper() for c in text) < 2 or sum(c.islower() for c in text) > sum(c.isupper() for c in text):
             return None
-        if text in _LEGAL_WORDS:
+        if text in _LEGAL_WORDS or text in COMMON_CAPS:
             return None
         if text.isupper() and (
             _ROMAN.fullmatch(text)
@@ -652,6 +653,9 @@ class EntityRules:
             if _town(tokens, j, owner):
                 j += 1
                 return j  # "Universität Hamburg"
+            if j > k and _regnal(tokens[j]):
+                j += 1  # "Università Federico II"
+                continue
             if not self._word_at(tokens, j, owner) or tokens[j].text.lower() in ROLES:
                 break
             if self.lang == "de" and self._common(tokens[j].text):
@@ -713,7 +717,11 @@ class EntityRules:
 
     def _person_at(self, tokens: list[Token], j: int) -> bool:
         """A given name and a name word start at ``j``: a person, who ends an organisation's name."""
-        return self._given(tokens[j]) and j + 1 < len(tokens) and tokens[j + 1].glued and self._name_word(tokens[j + 1])
+        if not (self._given(tokens[j]) and j + 1 < len(tokens) and tokens[j + 1].glued):
+            return False
+        # "Instituto de Salud Carlos III": a regnal number makes the words before it a king's name
+        regnal = j + 2 < len(tokens) and tokens[j + 2].glued and _regnal(tokens[j + 2])
+        return self._name_word(tokens[j + 1]) and not regnal
 
     def _place_after(self, tokens: list[Token], k: int, owner: list[Mention | None]) -> int:
         """``k + 1`` when token ``k`` names the place of a university, museum ... ("Universität Hamburg")."""
@@ -737,6 +745,11 @@ def _dateline(tokens: list[Token], i: int, text: str) -> bool:
     if text[text.rfind("\n", 0, start) + 1 : start].strip():
         return False
     return i + 1 < len(tokens) and tokens[i + 1].text in ("-", "–", "—", "(", ",", ":")
+
+
+def _regnal(tok: Token) -> bool:
+    """A roman numeral after a name ("Carlos III", "Federico II")."""
+    return tok.word and len(tok.text) <= 4 and tok.text.isupper() and _ROMAN.fullmatch(tok.text) is not None
 
 
 def _number_after(tokens: list[Token], i: int) -> bool:

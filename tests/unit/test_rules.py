@@ -208,6 +208,8 @@ def test_acronyms(lang, text, org):
         ("de", "Kapitel IV des Berichts nennt die Daten."),  # roman numeral
         ("de", "Der Preis stieg um drei EUR am Tag."),  # currency code
         ("nl", "De CEO zegt dat het 20 KM is."),  # common all-caps words and units
+        ("en", "The Labour MP for Reading spoke."),
+        ("de", "Der MdB aus Essen sprach."),
         ("en", "The FTSE 100 fell while the CAC 40 rose."),  # stock indices
         ("nl", "De PSI 20 steeg."),  # an acronym before a number: an index, not an organisation
         ("nl", "Dat is NIET waar, zegt hij."),  # a word in capitals for emphasis
@@ -253,6 +255,11 @@ def test_organisation_word_at_the_end(lang, text, org):
 def test_organisation_word_at_the_start(lang, text, org, place):
     extra = [gaz(text, place)] if place else []
     assert org in orgs(lang, text, *extra)
+
+
+def test_a_regnal_number_belongs_to_the_name():
+    assert orgs("es", "Según el Instituto de Salud Carlos III, todo va bien.") == {"Instituto de Salud Carlos III"}
+    assert orgs("it", "Ricercatori dell'Università Federico II lo dicono.") == {"Università Federico II"}
 
 
 def test_a_place_or_a_person_ends_an_organisation_name():
