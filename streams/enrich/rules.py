@@ -41,7 +41,10 @@ LANGUAGES = frozenset({"nl", "en", "de", "fr", "es", "it"})
 
 # Words: letters, joined by hyphens ("Jansen-Kok", "Koch-Institut"); then numbers; then any other
 # single character (punctuation).
-_TOKEN = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|\d+(?:[.,]\d+)*|[^\w\s]")
+_TOKEN = re.compile(
+    r"[DO]['’][A-ZÀ-Þ][^\W\d_]*"  # one word: "O'Donnell", "D'Alessio" (not "L'Institut": an article)
+    r"|[^\W\d_]+(?:-[^\W\d_]+)*|\d+(?:[.,]\d+)*|[^\w\s]"
+)
 _LETTERS = re.compile(r"[^\W\d_]+")
 _SMALL_WORD = re.compile(r"(?<!\S)[^\W\d_A-ZÀ-ÞА-Я]")  # a word that starts with a small letter
 _ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
@@ -98,7 +101,7 @@ ROLE_ENDINGS = ("chef", "chefin", "minister", "ministerin", "präsident", "präs
 PARTICLES = frozenset(
     {"van", "de", "der", "den", "het", "'t", "ter", "ten", "te", "von", "vom", "zu", "zum", "zur", "di", "da",
      "del", "della", "dello", "dei", "degli", "du", "des", "le", "la", "dos", "das", "do", "bin", "ibn", "al", "el",
-     "mac", "mc", "o'"}
+     "lo", "li", "mac", "mc"}
 )  # fmt: skip
 _MAX_PARTICLES = 3
 
@@ -479,7 +482,7 @@ class EntityRules:
         tok = tokens[k]
         if not tok.glued or not self._name_word(tok) or _placed(owner[k]):
             return None
-        article = tokens[k - 1].text if k > j else ""
+        article = tokens[k - 1].text if k == j + 1 else ""  # one particle only: "de la Cruz" is a surname
         if article in ("le", "la", "de") and self.lang in _ROMANCE | {"en"} and self._common(tok.text):
             return None  # "Marie la Reine": a lower-case Romance article before a common word
         return k + 1

@@ -66,6 +66,9 @@ def test_given_name_and_surname(lang, text, person):
         ("de", "Das sagte Ursula von der Leyen in Brüssel.", "Ursula von der Leyen"),
         ("fr", "Selon Marine Le Pen, le vote est acquis.", "Marine Le Pen"),
         ("it", "Lo ha detto Luca De Meo ai giornalisti.", "Luca De Meo"),
+        ("es", "Según Ismael de la Cruz, el río bajó.", "Ismael de la Cruz"),
+        ("it", "La pasticcera Chiara Lo Presti sorride.", "Chiara Lo Presti"),
+        ("en", "Councillor Margaret O'Donnell agreed.", "Margaret O'Donnell"),
     ],
 )
 def test_surname_particles_are_part_of_the_name(lang, text, person):
