@@ -137,10 +137,17 @@ class LimitSettings(BaseModel):
 
 
 class WorkerSettings(BaseModel):
-    enrich_batch_size: int = 256
-    enrich_batch_wait_s: float = 1.0
-    index_batch_size: int = 500
-    index_batch_wait_s: float = 1.0
+    # An agent takes up to batch_size records, waiting at most batch_wait_s for more once it is
+    # free. Under load the next batch is already waiting while one is processed (batches grow to
+    # the size by themselves), so a short wait costs no throughput; it is the latency added when
+    # the pipeline is idle: each article waits for it in both stages.
+    enrich_batch_size: int = Field(256, ge=1)
+    enrich_batch_wait_s: float = Field(0.05, gt=0)
+    index_batch_size: int = Field(500, ge=1)
+    index_batch_wait_s: float = Field(0.05, gt=0)
+    # Enrichment in a child process of the worker: CPU-bound Python that, in a thread, would hold the
+    # GIL against the event loop, the Kafka client and the index agent (streams/worker/enrich_process.py).
+    enrich_process: bool = True
     web_port: int = 6066
     web_host: str | None = None  # None: 127.0.0.1; "0.0.0.0" inside a container
     data_dir: Path = Path(os.environ.get("FAUST_DATADIR", Path(tempfile.gettempdir()) / "newsstreams-worker"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 import faust
@@ -24,6 +24,8 @@ from streams.search import SearchBackend, make_backend
 from streams.settings import Settings
 from streams.worker import stages
 from streams.worker.delivery import Deliver, index_documents, isolated
+from streams.worker.enrich_process import EnrichProcess
+from streams.worker.heap import HeapFreezer
 from streams.worker.metrics import PipelineMetrics
 from streams.worker.monitor import add_monitoring
 
@@ -51,16 +53,9 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
         for name in (kafka.topic_raw, kafka.topic_enriched, kafka.topic_dlq)
     )
     search = search or make_backend(settings.search)
-    enricher = enricher or Enricher.from_settings(settings)
     metrics = PipelineMetrics()
     deliver = Deliver(dlq, worker, metrics, kafka.max_message_bytes)
-    budget = kafka.max_message_bytes - ENVELOPE_BYTES
-    enrich_stage = partial(
-        stages.enrich, limits=settings.limits, enrich_batch=enricher.enrich_batch, budget_bytes=budget
-    )
-
-    async def enrich_batch(records: Sequence[stages.Record]) -> stages.Outcome:
-        return await asyncio.to_thread(enrich_stage, records)  # CPU work: off the event loop
+    enrich_batch = enrich_runner(settings, kafka.max_message_bytes - ENVELOPE_BYTES, enricher)
 
     async def index_batch(records: Sequence[stages.Record]) -> stages.Outcome:
         items, dead = await asyncio.to_thread(stages.read_enriched, records)
@@ -91,6 +86,29 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
     return app
 
 
+def enrich_runner(
+    settings: Settings, budget_bytes: int, enricher: Enricher | None = None
+) -> Callable[[Sequence[stages.Record]], Awaitable[stages.Outcome]]:
+    """The enrich stage as the agent awaits it: in a child process (``worker.enrich_process``, see
+    ``enrich_process``), or, with an Enricher given or the setting off, in a thread of this one."""
+    if enricher is None and settings.worker.enrich_process:
+        process = EnrichProcess(settings, budget_bytes)
+        process.start()
+        return process
+    enricher = enricher or Enricher.from_settings(settings)
+    stage = partial(
+        stages.enrich, limits=settings.limits, enrich_batch=enricher.enrich_batch, budget_bytes=budget_bytes
+    )
+    heap = HeapFreezer()
+
+    async def in_thread(records: Sequence[stages.Record]) -> stages.Outcome:
+        outcome = await asyncio.to_thread(stage, records)  # off the event loop, though not off the GIL
+        heap.after_batch(outcome.passed)  # the first batch, and any that built a pipeline
+        return outcome
+
+    return in_thread
+
+
 def as_records(events: list[EventT]) -> list[stages.Record]:
     return [
         stages.Record(
@@ -111,8 +129,10 @@ def run_worker(settings: Settings) -> None:
 
     from streams.logs import logging_config
 
+    app = create_app(settings)
+    HeapFreezer().freeze()  # the worker's own long-lived objects (imports, clients, the app) too
     Worker(
-        create_app(settings),
+        app,
         loglevel=settings.log_level.lower(),
         logging_config=logging_config(settings),
         quiet=settings.log_format == "json",  # no banner: every line is a JSON object

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from streams.contracts.article import MAX_JSON_DEPTH, InvalidArticle, load_json, nesting_depth
 from streams.contracts.dlq import dlq_payload_bytes
 from streams.enrich import EnrichResult
 from streams.search import DocError
@@ -126,6 +127,54 @@ def test_read_enriched_takes_a_null_pipeline_as_absent():
 def test_read_enriched_keeps_a_byte_order_mark_out_of_the_way():
     [(_, doc)], dead = stages.read_enriched([rec(b'\xef\xbb\xbf{"id": "x"}')])
     assert dead == [] and doc["id"] == "x"
+
+
+def _verdict(load, value: bytes | None):
+    try:
+        return "ok", load(value)
+    except InvalidArticle as exc:
+        return exc.reason, exc.error
+
+
+DOC = {"id": "x", "entities": [{"text": "Poetin", "start": 0, "end": 6, "id": "Q7747"}], "score": 0.5}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        json.dumps(DOC).encode(),
+        b'{"id": "x", "n": ' + b"9" * 100 + b"}",  # the longest integer allowed
+        b'{"id": "x", "n": -' + b"9" * 101 + b"}",
+        b'{"id": "x", "n": ' + b"1" * 400 + b".0}",  # a float literal past the float range
+        b'{"id": "x", "digits in a string": "' + b"1" * 200 + b'"}',
+        b'{"id": "x", "f": 1e999}',
+        b'{"id": "x", "f": -1E+400}',
+        b'{"id": "x", "f": 1.5e3, "g": 2E-7}',
+        b'{"id": "x", "f": NaN}',
+        b'{"id": "x", "f": -Infinity}',
+        b'{"id": "x", "m": ' + b"[" * (MAX_JSON_DEPTH - 1) + b"]" * (MAX_JSON_DEPTH - 1) + b"}",
+        b'{"id": "x", "m": ' + b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH + b"}",
+        b"[" * 100_000,
+        b'\xef\xbb\xbf{"id": "x"}',
+        b'{"id": "\xff"}',
+        b'{"id": "x"} trailing',
+        b'{"id": "x", "k": "\\ud800"}',
+        b"",
+        None,
+    ],
+)
+def test_the_enriched_records_fast_loader_gives_the_strict_loaders_verdicts(value):
+    # Same document or same refusal (reason and message) as contracts.article.load_json.
+    assert _verdict(stages._load_enriched, value) == _verdict(lambda v: load_json(v, check_size=False), value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1, "s", None, [], {}, [1, "a"], {"a": {"b": {}}}, [[[]]], [{"a": [1, {"b": []}]}, 2], {"a": 1, "b": [[2]]}],
+)
+@pytest.mark.parametrize("limit", [0, 1, 2, 3, 4])
+def test_nests_within_agrees_with_nesting_depth(value, limit):
+    assert stages._nests_within(value, limit) == (nesting_depth(value, limit) <= limit)
 
 
 def test_index_outcome_maps_refusals_by_position_even_with_repeated_ids():
