@@ -58,6 +58,10 @@ docs/EVALUATION.md:
    ("Washington crossed the Delaware": a person is never linked to a place; the model read the
    context). The reverse is not done: a known person's name is rarely a place.
 
+Where no trained model runs, the people and organisation rules (``streams.enrich.rules``) add their
+mentions before the merge: one that overlaps a settled model mention is dropped (a model is never
+overridden), one whose text is a known alias of a compatible type is linked.
+
 Merge policy (``merge_mentions``): longer spans (in characters) win over shorter overlapping ones,
 and on equal length the gazetteer wins because it carries a link. A model mention that is not a
 known alias keeps ``id`` None and ``name`` = its text.
@@ -82,6 +86,8 @@ from streams.enrich.demonyms import is_nationality_word, is_weekday, nationality
 from streams.enrich.gazetteer import XX, Gazetteer
 from streams.enrich.matcher import FACTORY, MATCHES_KEY, SPANS_KEY, GazetteerMatcher, Mention
 from streams.enrich.models import ModelChoice, choose_model
+from streams.enrich.rules import LANGUAGES as RULE_LANGUAGES
+from streams.enrich.rules import EntityRules, drop_overlapping
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +258,7 @@ class EntityPipeline:
     nlp: Language
     ner_model: str  # "<package>+gazetteer" | "blank+gazetteer"
     gazetteer: Gazetteer
+    rules: EntityRules | None = None  # PER/ORG rules (``streams.enrich.rules``) where no trained NER runs
 
     def __post_init__(self) -> None:
         self._determiner = _determiner_pattern(self.lang)
@@ -261,7 +268,7 @@ class EntityPipeline:
         text = doc.text if text is None else text  # Doc.text re-joins all tokens: once per doc
         matched = doc.user_data.get(MATCHES_KEY)  # the matcher's, as Mentions
         ents = doc.ents
-        if matched is not None and not ents:
+        if matched is not None and not ents and self.rules is None:
             return merge_mentions(matched)  # gazetteer mentions only: all linked already
         if matched is not None:
             gazetteer = list(matched)
@@ -281,6 +288,9 @@ class EntityPipeline:
         people = {(m.start, m.end) for m in settled if m.label == "PER" and m.key is None}
         if people:
             gazetteer = [g for g in gazetteer if g.label == "PER" or (g.start, g.end) not in people]
+        if self.rules is not None:  # never over a model's mention; linked where the gazetteer knows them
+            ruled = drop_overlapping(self.rules.find(text, gazetteer), settled)
+            settled += [m if m.key is not None else self._link(m, text) for m in ruled]
         return merge_mentions(gazetteer + settled)
 
     def settle(self, proposed: Iterable[Mention], gazetteer: Iterable[Mention], text: str) -> list[Mention]:
@@ -413,13 +423,15 @@ def build_pipeline(
     fallback_model: str | None = None,
     choice: ModelChoice | None = None,
     spans: bool = True,
+    rules: bool = True,
 ) -> EntityPipeline:
     """One pipeline for ``lang`` (``xx`` for undetermined text): base model + gazetteer ruler.
 
     The base is ``choice`` (``streams.enrich.models.model_for``), else the choice for ``model`` and
     ``fallback_model``. A language spaCy lacks is served by the ``xx`` pipeline: a ValueError here.
     ``spans``: also write the gazetteer matches to ``doc.spans["gazetteer"]`` (``mentions`` reads
-    them from ``doc.user_data``; the Enricher leaves spans out).
+    them from ``doc.user_data``; the Enricher leaves spans out). ``rules``: where no trained model
+    loads, add the people and organisations rules (``streams.enrich.rules``) of a language that has them.
     """
     choice = choice or choose_model(lang, model=model, fallback_model=fallback_model)
     if choice.served_by != lang:
@@ -427,11 +439,11 @@ def build_pipeline(
     nlp, base = _load_base(lang, choice.candidates)
     if base is None:
         log.warning(
-            "no trained spaCy model for %r (tried %s); using spacy.blank(%r) + gazetteer: "
-            "only gazetteer entities will be found",
+            "no trained spaCy model for %r (tried %s); using spacy.blank(%r) + gazetteer%s",
             lang,
             list(choice.options) or "none",
             lang,
+            " + people and organisation rules" if rules and lang in RULE_LANGUAGES else ": only gazetteer entities",
         )
     tune_tokenizer(nlp, lambda alias: gazetteer.lookup(alias, lang) is not None)
     matcher: GazetteerMatcher = nlp.add_pipe(FACTORY, name=RULER_NAME, first=True, config={"spans": spans})
@@ -442,7 +454,8 @@ def build_pipeline(
     if base is not None:  # built now (CLDR, ~0.1 s), not while the first article waits
         nationality_words(lang)
         weekday_names(lang)
-    return EntityPipeline(lang=lang, nlp=nlp, ner_model=ner_model, gazetteer=gazetteer)
+    with_rules = EntityRules(lang).load() if rules and base is None and lang in RULE_LANGUAGES else None
+    return EntityPipeline(lang=lang, nlp=nlp, ner_model=ner_model, gazetteer=gazetteer, rules=with_rules)
 
 
 def pipeline_language(lang: str) -> str:

@@ -63,7 +63,7 @@ class Mention(NamedTuple):
     start: int  # character offsets in the text the pipeline ran over
     end: int
     label: str
-    source: str  # "model" | "gazetteer"
+    source: str  # "model" | "gazetteer" | "rule" (streams.enrich.rules)
     key: str | None = None  # gazetteer entry key when linked
 
 

@@ -71,7 +71,7 @@ def test_seed_entities_linked(seed_doc):
     assert by_text["NAVO"]["id"] == "Q7184" and by_text["NAVO"]["name"] == "NATO"
     assert {"Q61053", "Q6279", "Q3874799", "Q30", "Q159"} <= set(seed_doc["entity_ids"])
     assert "Nord Stream 2" in seed_doc["entity_names"]
-    assert all(e["source"] in {"model", "gazetteer"} for e in seed_doc["entities"])
+    assert all(e["source"] in {"model", "gazetteer", "rule"} for e in seed_doc["entities"])
 
 
 def test_seed_offsets_point_into_their_field(seed_doc):
