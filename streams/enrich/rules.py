@@ -191,6 +191,7 @@ COMMON_SURNAME_RANK_DEFAULT = 4000
 COMMON_GIVEN_NAME_RANK = 5000
 WIDESPREAD_NAME = 4  # a given name in this many of Faker's countries or more is a name first
 RARE_RANK = 10000  # a surname after a given name that is also a word must be rarer than this
+_CACHE_SIZE = 50_000  # words remembered per language (per-word decisions), then forgotten at once
 
 
 class Token(NamedTuple):  # a tuple: hundreds per article, made fast
@@ -208,6 +209,8 @@ def tokenize(text: str) -> list[Token]:
     """Words, numbers and punctuation of ``text``, with where sentences start and which lines shout."""
     out: list[Token] = []
     append = out.append
+    new = tuple.__new__  # Token(...) runs a Python-level __new__; hundreds of tokens per article
+    finditer = _TOKEN.finditer
     pos = 0
     for line in text.split("\n"):
         # Most lines are running text: only one with few small letters can shout or be in Title Case.
@@ -218,14 +221,15 @@ def tokenize(text: str) -> list[Token]:
         boundary = True  # a line starts a sentence
         prev_word = ""
         prev_end = -1
-        for m in _TOKEN.finditer(line):
+        for m in finditer(line):
             start, end = m.span()
             tok = m.group()
-            word = tok[0].isalpha()
+            first = tok[0]
+            word = first.isalpha()
             # one space at most, as between the words of a name
             glued = prev_end >= 0 and (start == prev_end or (start == prev_end + 1 and line[prev_end] in " \u00a0"))
-            append(Token(pos + start, pos + end, tok, word, boundary and word, shout, headline, glued))
-            if word or tok[0].isdigit():
+            append(new(Token, (pos + start, pos + end, tok, word, boundary and word, shout, headline, glued)))
+            if word or first.isdigit():
                 boundary = False
                 prev_word = tok
             elif tok in _SENTENCE_END and not (tok == "." and _abbreviation(prev_word)):
@@ -322,10 +326,13 @@ class EntityRules:
         if not tokens:
             return []
         owner = _owners(tokens, gazetteer)
-        people = self._people(tokens, owner)
+        # Every person and organisation rule starts on a capital; most tokens are lower-case words,
+        # so the loops below visit only these indices.
+        upper = [i for i, t in enumerate(tokens) if t.text[0].isupper()]
+        people = self._people(tokens, owner, upper)
         found = [Mention(t0.start, t1.end, "PER", SOURCE) for t0, t1, _, _ in people]
         found += self._same_people(tokens, owner, people, gazetteer, text)
-        found += self._organisations(tokens, owner, text)
+        found += self._organisations(tokens, owner, text, upper)
         return found
 
     # --- people -----------------------------------------------------------------------------------
@@ -346,11 +353,23 @@ class EntityRules:
 
     def _name_word(self, tok: Token) -> bool:
         """Could be (part of) a surname: capitalised, some small letters, no title, no function word."""
-        text = tok.text
+        if not tok.word or tok.shouted:
+            return False
+        known = self._name_texts.get(tok.text)
+        if known is None:  # the same words come back in every article: decide each one once
+            if len(self._name_texts) >= _CACHE_SIZE:
+                self._name_texts.clear()
+            known = self._name_texts[tok.text] = self._name_text(tok.text)
+        return known
+
+    @cached_property
+    def _name_texts(self) -> dict[str, bool]:
+        return {}
+
+    def _name_text(self, text: str) -> bool:
+        """The text part of ``_name_word``."""
         return (
-            tok.word
-            and not tok.shouted
-            and len(text) >= 2
+            len(text) >= 2
             and text[0].isupper()
             and any(c.islower() for c in text)
             and text.lower() not in TITLES
@@ -362,14 +381,19 @@ class EntityRules:
     def _common(self, word: str) -> bool:
         return all(part.lower() in self.common_for_surname for part in word.split("-"))
 
-    def _people(self, tokens: list[Token], owner: list[Mention | None]) -> list[tuple[Token, Token, int, int]]:
-        """(first token, last token, index of the given name, index where the surname starts)."""
+    def _people(
+        self, tokens: list[Token], owner: list[Mention | None], upper: list[int]
+    ) -> list[tuple[Token, Token, int, int]]:
+        """(first token, last token, index of the given name, index where the surname starts);
+        ``upper``: the indices of the tokens that start with a capital, in order."""
         out = []
         i, n = 0, len(tokens)
-        while i < n:
+        for c in upper:
+            if c < i:
+                continue  # inside a name found before
+            i = c
             tok = tokens[i]
-            if not tok.word or not tok.text[0].isupper():
-                i += 1
+            if not tok.word:
                 continue
             given = self._given(tok)
             if not given and (end := self._known_particle_name(tokens, i, owner)) is not None:
@@ -377,7 +401,6 @@ class EntityRules:
                 i = end
                 continue
             if not given or self._place_not_name(tok, owner[i]):
-                i += 1
                 continue
             # A second given name ("Jan Peter Balkenende"), then particles, then the surname.
             j = i + 1
@@ -385,7 +408,6 @@ class EntityRules:
                 j += 1
             end = self._surname_at(tokens, j, owner)
             if end is None:
-                i += 1
                 continue
             if self._name_goes_on(tokens, end, owner):
                 # A second surname ("Alberto Núñez Feijóo") is a rare word, and the name ends there;
@@ -401,14 +423,12 @@ class EntityRules:
                 pass  # a particle makes it a surname ("Sophie van Dijk", "Marine Le Pen")
             elif self._ambiguous(tok.text):
                 if not self._rare(surname):
-                    i += 1
                     continue
             elif self._common(surname) and surname not in self.surnames:
-                i += 1  # German nouns are capitalised: "Anna Geburtstag" is no one
-                continue
+                continue  # German nouns are capitalised: "Anna Geburtstag" is no one
             out.append((tok, last, i, j))
             i = end
-        return out + self._titled_people(tokens, owner, {p[2] for p in out})
+        return out + self._titled_people(tokens, owner, {p[2] for p in out}, upper)
 
     def _place_not_name(self, tok: Token, m: Mention | None) -> bool:
         """The gazetteer holds ``tok`` as a place or organisation, alone or in a longer name ("Milton
@@ -421,6 +441,8 @@ class EntityRules:
         """End index of "Name particles Surname" where "particles Surname" is a known surname as a whole
         ("van Dijk", "de Vries"), whatever the name before it; None if there is none at ``i``."""
         tok, n = tokens[i], len(tokens)
+        if i + 1 >= n or tokens[i + 1].text.lower() not in PARTICLES:
+            return None  # most capitalised words: no particle follows (the loop below needs one)
         if not tok.word or not tok.text[0].isupper() or _placed(owner[i]) or not self._name_word(tok):
             return None
         k = i + 1
@@ -445,12 +467,16 @@ class EntityRules:
         low = tok.text.lower()
         return tok.word and (low in ROLES or (self.lang in ("de", "nl") and low.endswith(ROLE_ENDINGS)))
 
-    def _titled_people(self, tokens: list[Token], owner: list[Mention | None], taken: set[int]) -> list:
+    def _titled_people(
+        self, tokens: list[Token], owner: list[Mention | None], taken: set[int], upper: list[int]
+    ) -> list:
         """A role or title, then one or two name words: "Botschafter Oleksii Makeiev", "Premier Schoof"."""
         out = []
-        for r, tok in enumerate(tokens[:-1]):
-            i = r + 1
-            if not tokens[i].text[0].isupper() or not self._role(tok):
+        for i in upper:  # the name's first word, capitalised
+            if i == 0:
+                continue
+            tok = tokens[i - 1]
+            if not self._role(tok):
                 continue
             if i in taken or tok.shouted or not self._word_at(tokens, i, owner):
                 continue
@@ -543,11 +569,14 @@ class EntityRules:
 
     # --- organisations ----------------------------------------------------------------------------
 
-    def _organisations(self, tokens: list[Token], owner: list[Mention | None], text: str) -> list[Mention]:
+    def _organisations(
+        self, tokens: list[Token], owner: list[Mention | None], text: str, upper: list[int]
+    ) -> list[Mention]:
         out: list[Mention] = []
-        for i, tok in enumerate(tokens):
-            if not tok.word or tok.shouted or not tok.text[0].isupper():
-                continue  # every rule below starts on a capital
+        for i in upper:  # every rule below starts on a capital
+            tok = tokens[i]
+            if not tok.word or tok.shouted:
+                continue
             acronym = self._acronym(tok)
             if acronym is not None and _dateline(tokens, i, text):
                 acronym = None  # "MADRID (EFE) -", "ROMA -": the place a report was filed from
