@@ -45,6 +45,10 @@ _TOKEN = re.compile(
     r"[DO]['’][A-ZÀ-Þ][^\W\d_]*"  # one word: "O'Donnell", "D'Alessio" (not "L'Institut": an article)
     r"|[^\W\d_]+(?:-[^\W\d_]+)*|\d+(?:[.,]\d+)*|[^\w\s]"
 )
+# The same tokens with the blanks before each: every character is a blank (space or "_", which no
+# token holds) or starts a token, so offsets follow from lengths, with no match object per token.
+_BLANK_AND_TOKEN = re.compile(rf"([\s_]*)({_TOKEN.pattern})")
+_GLUE = frozenset({"", " ", "\u00a0"})  # one space at most, as between the words of a name
 _LETTERS = re.compile(r"[^\W\d_]+")
 _SMALL_WORD = re.compile(r"(?<!\S)[^\W\d_A-ZÀ-ÞА-Я]")  # a word that starts with a small letter
 _ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
@@ -210,7 +214,7 @@ def tokenize(text: str) -> list[Token]:
     out: list[Token] = []
     append = out.append
     new = tuple.__new__  # Token(...) runs a Python-level __new__; hundreds of tokens per article
-    finditer = _TOKEN.finditer
+    findall = _BLANK_AND_TOKEN.findall
     pos = 0
     for line in text.split("\n"):
         # Most lines are running text: only one with few small letters can shout or be in Title Case.
@@ -220,15 +224,16 @@ def tokenize(text: str) -> list[Token]:
             shout, headline = _line_kind(line)
         boundary = True  # a line starts a sentence
         prev_word = ""
-        prev_end = -1
-        for m in finditer(line):
-            start, end = m.span()
-            tok = m.group()
+        end = pos
+        after = False  # the first token of a line is glued to nothing
+        for blank, tok in findall(line):
+            start = end + len(blank)
+            end = start + len(tok)
             first = tok[0]
             word = first.isalpha()
-            # one space at most, as between the words of a name
-            glued = prev_end >= 0 and (start == prev_end or (start == prev_end + 1 and line[prev_end] in " \u00a0"))
-            append(new(Token, (pos + start, pos + end, tok, word, boundary and word, shout, headline, glued)))
+            glued = after and blank in _GLUE
+            after = True
+            append(new(Token, (start, end, tok, word, boundary and word, shout, headline, glued)))
             if word or first.isdigit():
                 boundary = False
                 prev_word = tok
@@ -236,7 +241,6 @@ def tokenize(text: str) -> list[Token]:
                 boundary = True
             elif tok not in _OPENERS:
                 boundary = False
-            prev_end = end
         pos += len(line) + 1
     return out
 
