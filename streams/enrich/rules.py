@@ -542,11 +542,15 @@ class EntityRules:
         firsts = {f[0] for f in forms}
         genitive = self.lang in ("de", "nl")
         i, n = 0, len(tokens)
-        while i < n:
-            word = tokens[i].text
-            if word not in firsts and not (genitive and word[:-1] in firsts):
-                i += 1
-                continue
+        # Where a form may start: its first word, or that word with a genitive "s" ("Weidels").
+        if genitive:
+            starts = [k for k, t in enumerate(tokens) if t.text in firsts or t.text[:-1] in firsts]
+        else:
+            starts = [k for k, t in enumerate(tokens) if t.text in firsts]
+        for c in starts:
+            if c < i:
+                continue  # inside a mention found before
+            i = c
             hit = None
             for size in range(min(longest, n - i), 0, -1):
                 key = tuple(t.text for t in tokens[i : i + size])
@@ -558,15 +562,12 @@ class EntityRules:
                     key = (key[0][:-1],)
                     break
             if hit is None or covered[tokens[i].start] or _placed(owner[i]):
-                i += 1
                 continue
             if hit == 1 and tokens[i].sentence_start and self._common(key[0]):
-                i += 1  # "Brown" of Helena Brown, but "Brown bears are rare." opens a sentence
-                continue
+                continue  # "Brown" of Helena Brown, but "Brown bears are rare." opens a sentence
             nxt = tokens[i + hit] if i + hit < n else None
             if nxt is not None and nxt.glued and self._name_word(nxt) and not _placed(owner[i + hit]):
-                i += 1  # part of a longer name: "Frank" of "Frank Renout" is not the Frank we know
-                continue
+                continue  # part of a longer name: "Frank" of "Frank Renout" is not the Frank we know
             out.append(Mention(tokens[i].start, tokens[i + hit - 1].end, "PER", SOURCE, forms[key]))
             i += hit
         return out
@@ -614,7 +615,21 @@ class EntityRules:
 
     def _acronym(self, tok: Token) -> str | None:
         """The acronym ``tok`` is or starts with ("RIVM", "AfD", "CDU" of "CDU-Politiker"), or None."""
-        text = tok.text
+        cache = self._acronyms
+        try:
+            return cache[tok.text]  # every capitalised word asks: decide each one once
+        except KeyError:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            acronym = cache[tok.text] = self._acronym_of(tok.text)
+            return acronym
+
+    @cached_property
+    def _acronyms(self) -> dict[str, str | None]:
+        return {}
+
+    def _acronym_of(self, text: str) -> str | None:
+        """``_acronym`` of a token's text."""
         head, _, rest = text.partition("-")
         if rest:
             if not any(c.islower() for c in rest):
