@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from typing import NamedTuple
 
@@ -260,6 +260,26 @@ def _line_kind(line: str) -> tuple[bool, bool]:
     return False, len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
+class _PerWord(dict):
+    """``decide(word)`` for each word asked, remembered: the same words come back in every article.
+    Past ``_CACHE_SIZE`` words all are forgotten at once (a worker runs for days)."""
+
+    def __init__(self, decide: Callable[[str], object]):
+        super().__init__()
+        self.decide = decide
+
+    def __missing__(self, word: str) -> object:
+        if len(self) >= _CACHE_SIZE:
+            self.clear()
+        value = self[word] = self.decide(word)
+        return value
+
+
+def _org_compound(word: str) -> bool:
+    """An organisation in one word: "Bundesärztekammer", "Robert Koch-Institut"'s "Koch-Institut"."""
+    return _COMPOUND_ORG.fullmatch(word) is not None or _HYPHEN_ORG.fullmatch(word) is not None
+
+
 class EntityRules:
     """The rules of one language: ``find(text, gazetteer_mentions) -> [Mention]`` (module docstring)."""
 
@@ -267,6 +287,10 @@ class EntityRules:
         if lang not in LANGUAGES:
             raise ValueError(f"no entity rules for language {lang!r} (have: {', '.join(sorted(LANGUAGES))})")
         self.lang = lang
+        # Decisions that depend on a word alone, asked of every capitalised token of every article.
+        self._name_texts = _PerWord(self._name_text)
+        self._acronyms = _PerWord(self._acronym_of)
+        self._org_compounds = _PerWord(_org_compound)
 
     # --- lexicons (built on first use) -----------------------------------------------------------
 
@@ -357,18 +381,7 @@ class EntityRules:
 
     def _name_word(self, tok: Token) -> bool:
         """Could be (part of) a surname: capitalised, some small letters, no title, no function word."""
-        if not tok.word or tok.shouted:
-            return False
-        known = self._name_texts.get(tok.text)
-        if known is None:  # the same words come back in every article: decide each one once
-            if len(self._name_texts) >= _CACHE_SIZE:
-                self._name_texts.clear()
-            known = self._name_texts[tok.text] = self._name_text(tok.text)
-        return known
-
-    @cached_property
-    def _name_texts(self) -> dict[str, bool]:
-        return {}
+        return tok.word and not tok.shouted and self._name_texts[tok.text]
 
     def _name_text(self, text: str) -> bool:
         """The text part of ``_name_word``."""
@@ -588,7 +601,7 @@ class EntityRules:
             if acronym is not None and not _number_after(tokens, i):  # "FTSE 100", "CAC 40": indices
                 end = self._acronym_name_end(tokens, i, owner) if acronym == tok.text else i
                 out.append(Mention(tok.start, tokens[end].end if end > i else tok.start + len(acronym), "ORG", SOURCE))
-            if _COMPOUND_ORG.fullmatch(tok.text) or _HYPHEN_ORG.fullmatch(tok.text):
+            if self._org_compounds[tok.text]:
                 start = self._modifiers_before(tokens, i, owner)
                 end = self._tail_after(tokens, i + 1, owner, compound=True)
                 out.append(Mention(tokens[start].start, tokens[end - 1].end, "ORG", SOURCE))
@@ -615,18 +628,7 @@ class EntityRules:
 
     def _acronym(self, tok: Token) -> str | None:
         """The acronym ``tok`` is or starts with ("RIVM", "AfD", "CDU" of "CDU-Politiker"), or None."""
-        cache = self._acronyms
-        try:
-            return cache[tok.text]  # every capitalised word asks: decide each one once
-        except KeyError:
-            if len(cache) >= _CACHE_SIZE:
-                cache.clear()
-            acronym = cache[tok.text] = self._acronym_of(tok.text)
-            return acronym
-
-    @cached_property
-    def _acronyms(self) -> dict[str, str | None]:
-        return {}
+        return self._acronyms[tok.text]
 
     def _acronym_of(self, text: str) -> str | None:
         """``_acronym`` of a token's text."""
