@@ -211,7 +211,13 @@ class Token(NamedTuple):  # a tuple: hundreds per article, made fast
 
 def tokenize(text: str) -> list[Token]:
     """Words, numbers and punctuation of ``text``, with where sentences start and which lines shout."""
+    return _tokenize(text)[0]
+
+
+def _tokenize(text: str) -> tuple[list[Token], list[int]]:
+    """``tokenize``, and the indices of the tokens that start with a capital (where rules start)."""
     out: list[Token] = []
+    upper: list[int] = []
     append = out.append
     new = tuple.__new__  # Token(...) runs a Python-level __new__; hundreds of tokens per article
     findall = _BLANK_AND_TOKEN.findall
@@ -220,7 +226,7 @@ def tokenize(text: str) -> list[Token]:
         # Most lines are running text: only one with few small letters can shout or be in Title Case.
         shout = headline = False
         spaces = line.count(" ")
-        if spaces >= 2 and len(_SMALL_WORD.findall(line)) <= 0.2 * (spaces + 1):
+        if spaces >= 2 and _few_small_words(line, 0.2 * (spaces + 1)):
             shout, headline = _line_kind(line)
         boundary = True  # a line starts a sentence
         prev_word = ""
@@ -234,6 +240,8 @@ def tokenize(text: str) -> list[Token]:
             glued = after and blank in _GLUE
             after = True
             append(new(Token, (start, end, tok, word, boundary and word, shout, headline, glued)))
+            if first.isupper():
+                upper.append(len(out) - 1)
             if word or first.isdigit():
                 boundary = False
                 prev_word = tok
@@ -242,7 +250,16 @@ def tokenize(text: str) -> list[Token]:
             elif tok not in _OPENERS:
                 boundary = False
         pos += len(line) + 1
-    return out
+    return out, upper
+
+
+def _few_small_words(line: str, most: float) -> bool:
+    """At most ``most`` words of ``line`` start with a small letter. Running text has more within
+    its first words: counting them there settles most lines without reading the rest."""
+    prefix = 12 * (int(most) + 1)  # about two words' length per small word needed
+    if prefix < len(line) and len(_SMALL_WORD.findall(line, 0, prefix)) > most:
+        return False
+    return len(_SMALL_WORD.findall(line)) <= most
 
 
 def _abbreviation(word: str) -> bool:
@@ -350,13 +367,12 @@ class EntityRules:
 
     def find(self, text: str, gazetteer: Sequence[Mention] = ()) -> list[Mention]:
         """Rule mentions of ``text``; ``gazetteer`` = the gazetteer's matches in it (the guards read them)."""
-        tokens = tokenize(text)
+        # Every person and organisation rule starts on a capital; most tokens are lower-case words,
+        # so the loops below visit only the ``upper`` indices.
+        tokens, upper = _tokenize(text)
         if not tokens:
             return []
         owner = _owners(tokens, gazetteer)
-        # Every person and organisation rule starts on a capital; most tokens are lower-case words,
-        # so the loops below visit only these indices.
-        upper = [i for i, t in enumerate(tokens) if t.text[0].isupper()]
         people = self._people(tokens, owner, upper)
         found = [Mention(t0.start, t1.end, "PER", SOURCE) for t0, t1, _, _ in people]
         found += self._same_people(tokens, owner, people, gazetteer, text)
