@@ -312,6 +312,7 @@ class EntityRules:
         self._name_texts = _PerWord(self._name_text)
         self._acronyms = _PerWord(self._acronym_of)
         self._org_compounds = _PerWord(_org_compound)
+        self._roles = _PerWord(self._role_text)
 
     # --- lexicons (built on first use) -----------------------------------------------------------
 
@@ -501,8 +502,12 @@ class EntityRules:
         return self.lang != "de" or not self._common(tokens[k].text)
 
     def _role(self, tok: Token) -> bool:
-        low = tok.text.lower()
-        return tok.word and (low in ROLES or (self.lang in ("de", "nl") and low.endswith(ROLE_ENDINGS)))
+        return tok.word and self._roles[tok.text]
+
+    def _role_text(self, text: str) -> bool:
+        """The text part of ``_role``: a role, or in Dutch and German a compound ending on one."""
+        low = text.lower()
+        return low in ROLES or (self.lang in ("de", "nl") and low.endswith(ROLE_ENDINGS))
 
     def _titled_people(
         self, tokens: list[Token], owner: list[Mention | None], taken: set[int], upper: list[int]
@@ -851,9 +856,8 @@ def _owners(tokens: list[Token], gazetteer: Sequence[Mention]) -> list[Mention |
     owner: list[Mention | None] = [None] * len(tokens)
     if not gazetteer:
         return owner
-    starts = [t.start for t in tokens]
     for m in sorted(gazetteer, key=lambda m: m.end - m.start):
-        i = bisect.bisect_left(starts, m.start)
+        i = bisect.bisect_left(tokens, m.start, key=_START)
         while i < len(tokens) and tokens[i].start < m.end:
             owner[i] = m
             i += 1
