@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
+from operator import itemgetter
 from typing import NamedTuple
 
 from babel.numbers import list_currencies
@@ -45,6 +46,10 @@ _TOKEN = re.compile(
     r"[DO]['’][A-ZÀ-Þ][^\W\d_]*"  # one word: "O'Donnell", "D'Alessio" (not "L'Institut": an article)
     r"|[^\W\d_]+(?:-[^\W\d_]+)*|\d+(?:[.,]\d+)*|[^\w\s]"
 )
+# The same tokens with the blanks before each: every character is a blank (space or "_", which no
+# token holds) or starts a token, so offsets follow from lengths, with no match object per token.
+_BLANK_AND_TOKEN = re.compile(rf"([\s_]*)({_TOKEN.pattern})")
+_GLUE = frozenset({"", " ", "\u00a0"})  # one space at most, as between the words of a name
 _LETTERS = re.compile(r"[^\W\d_]+")
 _SMALL_WORD = re.compile(r"(?<!\S)[^\W\d_A-ZÀ-ÞА-Я]")  # a word that starts with a small letter
 _ROMAN = re.compile(r"M{0,3}(?:CM|CD|D?C{0,3})(?:XC|XL|L?X{0,3})(?:IX|IV|V?I{0,3})")
@@ -191,6 +196,10 @@ COMMON_SURNAME_RANK_DEFAULT = 4000
 COMMON_GIVEN_NAME_RANK = 5000
 WIDESPREAD_NAME = 4  # a given name in this many of Faker's countries or more is a name first
 RARE_RANK = 10000  # a surname after a given name that is also a word must be rarer than this
+_CACHE_SIZE = 50_000  # words remembered per language (per-word decisions), then forgotten at once
+
+
+_START = itemgetter(0)  # a Token's start
 
 
 class Token(NamedTuple):  # a tuple: hundreds per article, made fast
@@ -206,35 +215,55 @@ class Token(NamedTuple):  # a tuple: hundreds per article, made fast
 
 def tokenize(text: str) -> list[Token]:
     """Words, numbers and punctuation of ``text``, with where sentences start and which lines shout."""
+    return _tokenize(text)[0]
+
+
+def _tokenize(text: str) -> tuple[list[Token], list[int]]:
+    """``tokenize``, and the indices of the tokens that start with a capital (where rules start)."""
     out: list[Token] = []
+    upper: list[int] = []
     append = out.append
+    new = tuple.__new__  # Token(...) runs a Python-level __new__; hundreds of tokens per article
+    findall = _BLANK_AND_TOKEN.findall
     pos = 0
     for line in text.split("\n"):
         # Most lines are running text: only one with few small letters can shout or be in Title Case.
         shout = headline = False
         spaces = line.count(" ")
-        if spaces >= 2 and len(_SMALL_WORD.findall(line)) <= 0.2 * (spaces + 1):
+        if spaces >= 2 and _few_small_words(line, 0.2 * (spaces + 1)):
             shout, headline = _line_kind(line)
         boundary = True  # a line starts a sentence
         prev_word = ""
-        prev_end = -1
-        for m in _TOKEN.finditer(line):
-            start, end = m.span()
-            tok = m.group()
-            word = tok[0].isalpha()
-            # one space at most, as between the words of a name
-            glued = prev_end >= 0 and (start == prev_end or (start == prev_end + 1 and line[prev_end] in " \u00a0"))
-            append(Token(pos + start, pos + end, tok, word, boundary and word, shout, headline, glued))
-            if word or tok[0].isdigit():
+        end = pos
+        after = False  # the first token of a line is glued to nothing
+        for blank, tok in findall(line):
+            start = end + len(blank)
+            end = start + len(tok)
+            first = tok[0]
+            word = first.isalpha()
+            glued = after and blank in _GLUE
+            after = True
+            append(new(Token, (start, end, tok, word, boundary and word, shout, headline, glued)))
+            if first.isupper():
+                upper.append(len(out) - 1)
+            if word or first.isdigit():
                 boundary = False
                 prev_word = tok
             elif tok in _SENTENCE_END and not (tok == "." and _abbreviation(prev_word)):
                 boundary = True
             elif tok not in _OPENERS:
                 boundary = False
-            prev_end = end
         pos += len(line) + 1
-    return out
+    return out, upper
+
+
+def _few_small_words(line: str, most: float) -> bool:
+    """At most ``most`` words of ``line`` start with a small letter. Running text has more within
+    its first words: counting them there settles most lines without reading the rest."""
+    prefix = 12 * (int(most) + 1)  # about two words' length per small word needed
+    if prefix < len(line) and len(_SMALL_WORD.findall(line, 0, prefix)) > most:
+        return False
+    return len(_SMALL_WORD.findall(line)) <= most
 
 
 def _abbreviation(word: str) -> bool:
@@ -252,6 +281,26 @@ def _line_kind(line: str) -> tuple[bool, bool]:
     return False, len(words) >= 4 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
+class _PerWord(dict):
+    """``decide(word)`` for each word asked, remembered: the same words come back in every article.
+    Past ``_CACHE_SIZE`` words all are forgotten at once (a worker runs for days)."""
+
+    def __init__(self, decide: Callable[[str], object]):
+        super().__init__()
+        self.decide = decide
+
+    def __missing__(self, word: str) -> object:
+        if len(self) >= _CACHE_SIZE:
+            self.clear()
+        value = self[word] = self.decide(word)
+        return value
+
+
+def _org_compound(word: str) -> bool:
+    """An organisation in one word: "Bundesärztekammer", "Robert Koch-Institut"'s "Koch-Institut"."""
+    return _COMPOUND_ORG.fullmatch(word) is not None or _HYPHEN_ORG.fullmatch(word) is not None
+
+
 class EntityRules:
     """The rules of one language: ``find(text, gazetteer_mentions) -> [Mention]`` (module docstring)."""
 
@@ -259,6 +308,11 @@ class EntityRules:
         if lang not in LANGUAGES:
             raise ValueError(f"no entity rules for language {lang!r} (have: {', '.join(sorted(LANGUAGES))})")
         self.lang = lang
+        # Decisions that depend on a word alone, asked of every capitalised token of every article.
+        self._name_texts = _PerWord(self._name_text)
+        self._acronyms = _PerWord(self._acronym_of)
+        self._org_compounds = _PerWord(_org_compound)
+        self._roles = _PerWord(self._role_text)
 
     # --- lexicons (built on first use) -----------------------------------------------------------
 
@@ -318,14 +372,16 @@ class EntityRules:
 
     def find(self, text: str, gazetteer: Sequence[Mention] = ()) -> list[Mention]:
         """Rule mentions of ``text``; ``gazetteer`` = the gazetteer's matches in it (the guards read them)."""
-        tokens = tokenize(text)
+        # Every person and organisation rule starts on a capital; most tokens are lower-case words,
+        # so the loops below visit only the ``upper`` indices.
+        tokens, upper = _tokenize(text)
         if not tokens:
             return []
         owner = _owners(tokens, gazetteer)
-        people = self._people(tokens, owner)
+        people = self._people(tokens, owner, upper)
         found = [Mention(t0.start, t1.end, "PER", SOURCE) for t0, t1, _, _ in people]
         found += self._same_people(tokens, owner, people, gazetteer, text)
-        found += self._organisations(tokens, owner, text)
+        found += self._organisations(tokens, owner, text, upper)
         return found
 
     # --- people -----------------------------------------------------------------------------------
@@ -346,11 +402,12 @@ class EntityRules:
 
     def _name_word(self, tok: Token) -> bool:
         """Could be (part of) a surname: capitalised, some small letters, no title, no function word."""
-        text = tok.text
+        return tok.word and not tok.shouted and self._name_texts[tok.text]
+
+    def _name_text(self, text: str) -> bool:
+        """The text part of ``_name_word``."""
         return (
-            tok.word
-            and not tok.shouted
-            and len(text) >= 2
+            len(text) >= 2
             and text[0].isupper()
             and any(c.islower() for c in text)
             and text.lower() not in TITLES
@@ -362,14 +419,19 @@ class EntityRules:
     def _common(self, word: str) -> bool:
         return all(part.lower() in self.common_for_surname for part in word.split("-"))
 
-    def _people(self, tokens: list[Token], owner: list[Mention | None]) -> list[tuple[Token, Token, int, int]]:
-        """(first token, last token, index of the given name, index where the surname starts)."""
+    def _people(
+        self, tokens: list[Token], owner: list[Mention | None], upper: list[int]
+    ) -> list[tuple[Token, Token, int, int]]:
+        """(first token, last token, index of the given name, index where the surname starts);
+        ``upper``: the indices of the tokens that start with a capital, in order."""
         out = []
         i, n = 0, len(tokens)
-        while i < n:
+        for c in upper:
+            if c < i:
+                continue  # inside a name found before
+            i = c
             tok = tokens[i]
-            if not tok.word or not tok.text[0].isupper():
-                i += 1
+            if not tok.word:
                 continue
             given = self._given(tok)
             if not given and (end := self._known_particle_name(tokens, i, owner)) is not None:
@@ -377,7 +439,6 @@ class EntityRules:
                 i = end
                 continue
             if not given or self._place_not_name(tok, owner[i]):
-                i += 1
                 continue
             # A second given name ("Jan Peter Balkenende"), then particles, then the surname.
             j = i + 1
@@ -385,7 +446,6 @@ class EntityRules:
                 j += 1
             end = self._surname_at(tokens, j, owner)
             if end is None:
-                i += 1
                 continue
             if self._name_goes_on(tokens, end, owner):
                 # A second surname ("Alberto Núñez Feijóo") is a rare word, and the name ends there;
@@ -401,14 +461,12 @@ class EntityRules:
                 pass  # a particle makes it a surname ("Sophie van Dijk", "Marine Le Pen")
             elif self._ambiguous(tok.text):
                 if not self._rare(surname):
-                    i += 1
                     continue
             elif self._common(surname) and surname not in self.surnames:
-                i += 1  # German nouns are capitalised: "Anna Geburtstag" is no one
-                continue
+                continue  # German nouns are capitalised: "Anna Geburtstag" is no one
             out.append((tok, last, i, j))
             i = end
-        return out + self._titled_people(tokens, owner, {p[2] for p in out})
+        return out + self._titled_people(tokens, owner, {p[2] for p in out}, upper)
 
     def _place_not_name(self, tok: Token, m: Mention | None) -> bool:
         """The gazetteer holds ``tok`` as a place or organisation, alone or in a longer name ("Milton
@@ -421,6 +479,8 @@ class EntityRules:
         """End index of "Name particles Surname" where "particles Surname" is a known surname as a whole
         ("van Dijk", "de Vries"), whatever the name before it; None if there is none at ``i``."""
         tok, n = tokens[i], len(tokens)
+        if i + 1 >= n or tokens[i + 1].text.lower() not in PARTICLES:
+            return None  # most capitalised words: no particle follows (the loop below needs one)
         if not tok.word or not tok.text[0].isupper() or _placed(owner[i]) or not self._name_word(tok):
             return None
         k = i + 1
@@ -442,15 +502,23 @@ class EntityRules:
         return self.lang != "de" or not self._common(tokens[k].text)
 
     def _role(self, tok: Token) -> bool:
-        low = tok.text.lower()
-        return tok.word and (low in ROLES or (self.lang in ("de", "nl") and low.endswith(ROLE_ENDINGS)))
+        return tok.word and self._roles[tok.text]
 
-    def _titled_people(self, tokens: list[Token], owner: list[Mention | None], taken: set[int]) -> list:
+    def _role_text(self, text: str) -> bool:
+        """The text part of ``_role``: a role, or in Dutch and German a compound ending on one."""
+        low = text.lower()
+        return low in ROLES or (self.lang in ("de", "nl") and low.endswith(ROLE_ENDINGS))
+
+    def _titled_people(
+        self, tokens: list[Token], owner: list[Mention | None], taken: set[int], upper: list[int]
+    ) -> list:
         """A role or title, then one or two name words: "Botschafter Oleksii Makeiev", "Premier Schoof"."""
         out = []
-        for r, tok in enumerate(tokens[:-1]):
-            i = r + 1
-            if not tokens[i].text[0].isupper() or not self._role(tok):
+        for i in upper:  # the name's first word, capitalised
+            if i == 0:
+                continue
+            tok = tokens[i - 1]
+            if not self._role(tok):
                 continue
             if i in taken or tok.shouted or not self._word_at(tokens, i, owner):
                 continue
@@ -512,11 +580,10 @@ class EntityRules:
         firsts = {f[0] for f in forms}
         genitive = self.lang in ("de", "nl")
         i, n = 0, len(tokens)
-        while i < n:
-            word = tokens[i].text
-            if word not in firsts and not (genitive and word[:-1] in firsts):
-                i += 1
-                continue
+        for c in _tokens_reading(tokens, text, firsts, genitive):
+            if c < i:
+                continue  # inside a mention found before
+            i = c
             hit = None
             for size in range(min(longest, n - i), 0, -1):
                 key = tuple(t.text for t in tokens[i : i + size])
@@ -528,33 +595,33 @@ class EntityRules:
                     key = (key[0][:-1],)
                     break
             if hit is None or covered[tokens[i].start] or _placed(owner[i]):
-                i += 1
                 continue
             if hit == 1 and tokens[i].sentence_start and self._common(key[0]):
-                i += 1  # "Brown" of Helena Brown, but "Brown bears are rare." opens a sentence
-                continue
+                continue  # "Brown" of Helena Brown, but "Brown bears are rare." opens a sentence
             nxt = tokens[i + hit] if i + hit < n else None
             if nxt is not None and nxt.glued and self._name_word(nxt) and not _placed(owner[i + hit]):
-                i += 1  # part of a longer name: "Frank" of "Frank Renout" is not the Frank we know
-                continue
+                continue  # part of a longer name: "Frank" of "Frank Renout" is not the Frank we know
             out.append(Mention(tokens[i].start, tokens[i + hit - 1].end, "PER", SOURCE, forms[key]))
             i += hit
         return out
 
     # --- organisations ----------------------------------------------------------------------------
 
-    def _organisations(self, tokens: list[Token], owner: list[Mention | None], text: str) -> list[Mention]:
+    def _organisations(
+        self, tokens: list[Token], owner: list[Mention | None], text: str, upper: list[int]
+    ) -> list[Mention]:
         out: list[Mention] = []
-        for i, tok in enumerate(tokens):
-            if not tok.word or tok.shouted or not tok.text[0].isupper():
-                continue  # every rule below starts on a capital
+        for i in upper:  # every rule below starts on a capital
+            tok = tokens[i]
+            if not tok.word or tok.shouted:
+                continue
             acronym = self._acronym(tok)
             if acronym is not None and _dateline(tokens, i, text):
                 acronym = None  # "MADRID (EFE) -", "ROMA -": the place a report was filed from
             if acronym is not None and not _number_after(tokens, i):  # "FTSE 100", "CAC 40": indices
                 end = self._acronym_name_end(tokens, i, owner) if acronym == tok.text else i
                 out.append(Mention(tok.start, tokens[end].end if end > i else tok.start + len(acronym), "ORG", SOURCE))
-            if _COMPOUND_ORG.fullmatch(tok.text) or _HYPHEN_ORG.fullmatch(tok.text):
+            if self._org_compounds[tok.text]:
                 start = self._modifiers_before(tokens, i, owner)
                 end = self._tail_after(tokens, i + 1, owner, compound=True)
                 out.append(Mention(tokens[start].start, tokens[end - 1].end, "ORG", SOURCE))
@@ -581,7 +648,10 @@ class EntityRules:
 
     def _acronym(self, tok: Token) -> str | None:
         """The acronym ``tok`` is or starts with ("RIVM", "AfD", "CDU" of "CDU-Politiker"), or None."""
-        text = tok.text
+        return self._acronyms[tok.text]
+
+    def _acronym_of(self, text: str) -> str | None:
+        """``_acronym`` of a token's text."""
         head, _, rest = text.partition("-")
         if rest:
             if not any(c.islower() for c in rest):
@@ -759,6 +829,23 @@ def _number_after(tokens: list[Token], i: int) -> bool:
     return i + 1 < len(tokens) and tokens[i + 1].glued and tokens[i + 1].text[0].isdigit()
 
 
+def _tokens_reading(tokens: list[Token], text: str, words: Iterable[str], genitive: bool) -> list[int]:
+    """Indices, in order, of the tokens that read one of ``words`` (``genitive``: or one of them and one
+    character more, "Weidels"). Found with ``str.find``: a few words, hundreds of tokens."""
+    found = set()
+    n = len(tokens)
+    for word in words:
+        at = text.find(word)
+        while at >= 0:
+            k = bisect.bisect_left(tokens, at, key=_START)
+            if k < n and tokens[k].start == at:
+                read = tokens[k].text
+                if read == word or (genitive and read[:-1] == word):
+                    found.add(k)
+            at = text.find(word, at + 1)
+    return sorted(found)
+
+
 def _capitalise(words: Iterable[str]) -> list[str]:
     words = list(words)
     return [words[0][:1].upper() + words[0][1:], *words[1:]] if words else words
@@ -769,9 +856,8 @@ def _owners(tokens: list[Token], gazetteer: Sequence[Mention]) -> list[Mention |
     owner: list[Mention | None] = [None] * len(tokens)
     if not gazetteer:
         return owner
-    starts = [t.start for t in tokens]
     for m in sorted(gazetteer, key=lambda m: m.end - m.start):
-        i = bisect.bisect_left(starts, m.start)
+        i = bisect.bisect_left(tokens, m.start, key=_START)
         while i < len(tokens) and tokens[i].start < m.end:
             owner[i] = m
             i += 1

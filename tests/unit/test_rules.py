@@ -352,6 +352,29 @@ def test_tokens_know_sentence_starts_headlines_and_spacing():
     assert not by_text["komt"].glued  # two spaces: no name runs across them
 
 
+def test_token_offsets_skip_blanks_and_underscores():
+    text = "Jan_de  Vries\u00a0zei\n  _Anna komt."
+    tokens = tokenize(text)
+    assert [t.text for t in tokens] == ["Jan", "de", "Vries", "zei", "Anna", "komt", "."]
+    assert all(text[t.start : t.end] == t.text for t in tokens)
+    glued = {t.text: t.glued for t in tokens}
+    assert glued["zei"] and glued["komt"]  # a no-break space or one space
+    assert not glued["de"] and not glued["Vries"] and not glued["Anna"]  # "_", two spaces, a new line
+
+
+def test_a_line_shouts_by_all_its_words_not_its_first():
+    # capitals first, then running text; small words first, then capitals
+    calm = tokenize("EU DEAL IS DONE SAYS NOS: the ministers agreed on it late in the night after long talks")
+    shouted = tokenize("de EU DEAL IS DONE NOW AND THEN SOME MORE WORDS IN CAPITALS")
+    assert not any(t.shouted for t in calm)
+    assert all(t.shouted for t in shouted)
+
+
+def test_surname_alone_in_possessive_form_and_not_inside_a_word():
+    text = "Jan Jansen kwam. Het Jansenisme en Jansens boek bleven. Jansen zei niets."
+    assert people("nl", text) == {"Jan Jansen", "Jansens", "Jansen"}
+
+
 def test_lexicons_come_from_packages():
     given, family = lexicons.first_names(), lexicons.last_names()
     assert {"Jan", "Sophie", "Klaus"} <= given.keys() and given["Jan"] > given.get("Floor", 0)
