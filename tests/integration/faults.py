@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import signal
 import subprocess
@@ -18,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import Pipeline, _free_port
+from harness import Pipeline, _free_port, spawn_worker, stop_worker
 from kafka import KafkaAdminClient, KafkaProducer
 
 from streams.contracts.article import clean_article
@@ -119,23 +118,10 @@ class Worker:
             "NEWSSTREAMS_WORKER__WEB_PORT": str(self.web_port),
             "NEWSSTREAMS_WORKER__DATA_DIR": str(self.pipeline.log.parent / f"worker-{self.name}-data"),
         }
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams", "worker"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.proc = spawn_worker(env, self.log)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_worker(self.proc, sig)
         self.proc = None
 
     def assert_running(self) -> None:

@@ -84,23 +84,10 @@ class Pipeline:
         assert result.returncode == 0, result.stderr.decode()
 
     def start_worker(self) -> None:
-        out = open(self.log, "ab")  # noqa: SIM115 - the worker process owns it until it exits
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
-            env=self.env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.proc = spawn_worker(self.env, self.log)
 
     def stop_worker(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_worker(self.proc, sig)
         self.proc = None
 
     def produce_raw(
@@ -188,3 +175,28 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """``newsstreams worker`` in a session of its own (so a signal reaches its child processes too),
+    appending its output to ``log``."""
+    with open(log, "ab") as out:  # the child keeps its own copy of the file
+        return subprocess.Popen(
+            [sys.executable, "-m", "streams", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_worker(proc: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
+    """Send ``sig`` to a running worker's session and wait for it; SIGKILL after 60 s."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

@@ -5,27 +5,13 @@ the gazetteer, then ``doc.ents`` is set as a trained model would leave it."""
 
 from __future__ import annotations
 
-from functools import cache
-
 import pytest
 import yaml
+from test_entities import gazetteer, pipeline  # cached: each language's pipeline is built once for both
 
 from streams.enrich.demonyms import is_nationality_word, is_weekday, nationality_words
 from streams.enrich.entities import Mention, build_pipeline
 from streams.enrich.gazetteer import load_gazetteer
-from streams.settings import config_dir
-
-LANGS = ["nl", "en", "de", "fr", "es", "it"]
-
-
-@cache
-def gazetteer():
-    return load_gazetteer(LANGS, config_dir() / "gazetteer")
-
-
-@cache
-def pipeline(lang):
-    return build_pipeline(lang, gazetteer())
 
 
 def model_doc(pipe, text, ents):
