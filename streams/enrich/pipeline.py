@@ -35,6 +35,7 @@ from typing import Any
 
 import streams
 from streams.contracts.dates import utc_now_iso
+from streams.enrich.clubs import SPORT, as_clubs, club_short_forms
 from streams.enrich.entities import EntityPipeline, Mention, build_pipeline, pipeline_language
 from streams.enrich.gazetteer import Gazetteer, load_gazetteer
 from streams.enrich.language import UND, LanguageDetector
@@ -100,6 +101,7 @@ class Enricher:
         self.topics = TopicScorer.load(topics_dir or settings.topics_dir, self.languages)
         self.translate = translate  # None: translations stay {} (a Translator plugs in here)
         self._pipelines: dict[str, EntityPipeline] = {}
+        self._club_forms: dict[str, dict[str, str]] = {}  # per pipeline language (``clubs``)
         self._lock = threading.RLock()  # re-entrant: an unsupported language borrows "xx"
 
     @classmethod
@@ -128,6 +130,7 @@ class Enricher:
             log.warning("spaCy has no language %r; using the %r pipeline", key, choice.served_by)
             return self.pipeline(choice.served_by)
         pipe = build_pipeline(key, self.gazetteer, choice=choice, spans=False)  # mentions come from user_data
+        self._club_forms[key] = club_short_forms(self.gazetteer, key)
         log.info(
             "entity pipeline %s: %s, %d gazetteer patterns, built in %.2fs",
             key,
@@ -205,11 +208,6 @@ class Enricher:
     def _document(self, article, text, doc, pipe: EntityPipeline, lang, conf, body_start, enriched_at):
         title_len = body_start - len(SEPARATOR)
         mentions = pipe.mentions(doc, text)
-        entities = self._entities(mentions, text, title_len, body_start)
-        # Bounded record: a body that repeats names thousands of times must not make a record the
-        # broker refuses. The total is kept; ids and names come from all mentions, deduplicated.
-        entity_count, cap = len(entities), self.settings.max_entities
-
         # Topics: lowercase words (``topics.words``: hyphenated compounds kept whole); title words
         # weigh more; each distinct entity signals once.
         signals = []
@@ -218,6 +216,12 @@ class Enricher:
             if entry is not None:
                 signals.append([entry.key, *([entry.id] if entry.id else [])] + [f"tag:{t}" for t in entry.tags])
         topics = self.topics.score_text(lang, text, title=text[:title_len], entity_signals=signals)
+        if topics and topics[0]["code"] == SPORT:  # "Bayern", "Napoli": the club, not the place
+            mentions = as_clubs(mentions, text, pipe.lang, self._club_forms[pipe.lang])
+        entities = self._entities(mentions, text, title_len, body_start)
+        # Bounded record: a body that repeats names thousands of times must not make a record the
+        # broker refuses. The total is kept; ids and names come from all mentions, deduplicated.
+        entity_count, cap = len(entities), self.settings.max_entities
 
         result = copy.deepcopy(dict(article))
         result.update(
