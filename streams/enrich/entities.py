@@ -33,8 +33,8 @@ docs/EVALUATION.md:
 1. Numeric labels (DATE, MONEY, ...) and NORP (nationalities, religious and political groups) are
    dropped; so are spans that start with a lower-case word (common nouns and institutions written
    as such: "posidonie", "ministère de la Santé", "université de Tours"; a person only when wholly
-   in lower case: "de Gaulle" starts with a particle). A span is cut at a line break: names do not
-   run across one.
+   in lower case: "de Gaulle" starts with a particle). A span is cut at a line break or a
+   headline's colon: names do not run across one.
 2. A leading determiner or elision of the language (``DETERMINERS``: "the", "het", "l'", ...) is
    trimmed ("l'Espagne" -> "Espagne"), except where it belongs to the name. The gazetteer decides
    first: the full form is kept when it is a known alias and the trimmed one is not ("Den Haag",
@@ -58,9 +58,14 @@ docs/EVALUATION.md:
    ("Washington crossed the Delaware": a person is never linked to a place; the model read the
    context). The reverse is not done: a known person's name is rarely a place.
 
-Where no trained model runs, the people and organisation rules (``streams.enrich.rules``) add their
-mentions before the merge: one that overlaps a settled model mention is dropped (a model is never
-overridden), one whose text is a known alias of a compatible type is linked.
+7. Where a trained model runs, the people and organisation rules (``streams.enrich.rules``) correct
+   its unlinked mentions (``corrected_by_rules``): a rule mention that starts where a model mention
+   starts gives it its label, and its end where it reaches further. Small models find names well
+   but type institutions badly ("Météo-France" LOC, "ARS" MISC) and cut names at a particle or a
+   legal form; the rules read the name's own words (head words, acronyms, given names).
+
+Where no trained model runs, the same rules add their mentions before the merge: one that overlaps
+a settled model mention is dropped, one whose text is a known alias of a compatible type is linked.
 
 Merge policy (``merge_mentions``): longer spans (in characters) win over shorter overlapping ones,
 and on equal length the gazetteer wins because it carries a link. A model mention that is not a
@@ -213,13 +218,17 @@ def _determiner_pattern(lang: str) -> re.Pattern | None:
     return re.compile("(?:" + "|".join(sorted(alternatives, key=len, reverse=True)) + ")", re.IGNORECASE)
 
 
+_BREAK = re.compile(r"\n|\s*:\s")
+
+
 def _cut_at_line_break(m: Mention, text: str) -> Mention:
     """Rule 1: a name does not run across a line break (the tokenizer kept a final period on the word
-    before it: "Moody's.\n\nDans l'hémicycle"): the span ends before it, without that period."""
-    end = text.find("\n", m.start, m.end)
-    if end < 0:
+    before it: "Moody's.\n\nDans l'hémicycle") nor a headline's colon ("Tour de France : Pogačar"):
+    the span ends before it, without that period."""
+    found = _BREAK.search(text, m.start, m.end)
+    if found is None:
         return m
-    end = len(text[m.start : end].rstrip().removesuffix(".")) + m.start
+    end = len(text[m.start : found.start()].rstrip().removesuffix(".")) + m.start
     return m._replace(end=end)
 
 
@@ -258,7 +267,8 @@ class EntityPipeline:
     nlp: Language
     ner_model: str  # "<package>+gazetteer" | "blank+gazetteer"
     gazetteer: Gazetteer
-    rules: EntityRules | None = None  # PER/ORG rules (``streams.enrich.rules``) where no trained NER runs
+    rules: EntityRules | None = None  # PER/ORG rules (``streams.enrich.rules``) of the language
+    trained: bool = False  # a trained NER runs: the rules only correct its mentions (rule 7)
 
     def __post_init__(self) -> None:
         self._determiner = _determiner_pattern(self.lang)
@@ -288,7 +298,9 @@ class EntityPipeline:
         people = {(m.start, m.end) for m in settled if m.label == "PER" and m.key is None}
         if people:
             gazetteer = [g for g in gazetteer if g.label == "PER" or (g.start, g.end) not in people]
-        if self.rules is not None:  # never over a model's mention; linked where the gazetteer knows them
+        if self.rules is not None and self.trained:
+            settled = corrected_by_rules(settled, self.rules.find(text, gazetteer))
+        elif self.rules is not None:  # never over a model's mention; linked where the gazetteer knows them
             ruled = drop_overlapping(self.rules.find(text, gazetteer), settled)
             settled += [m if m.key is not None else self._link(m, text) for m in ruled]
         return merge_mentions(gazetteer + settled)
@@ -454,8 +466,29 @@ def build_pipeline(
     if base is not None:  # built now (CLDR, ~0.1 s), not while the first article waits
         nationality_words(lang)
         weekday_names(lang)
-    with_rules = EntityRules(lang).load() if rules and base is None and lang in RULE_LANGUAGES else None
-    return EntityPipeline(lang=lang, nlp=nlp, ner_model=ner_model, gazetteer=gazetteer, rules=with_rules)
+    with_rules = EntityRules(lang).load() if rules and lang in RULE_LANGUAGES else None
+    return EntityPipeline(
+        lang=lang, nlp=nlp, ner_model=ner_model, gazetteer=gazetteer, rules=with_rules, trained=base is not None
+    )
+
+
+def corrected_by_rules(model: list[Mention], ruled: list[Mention]) -> list[Mention]:
+    """Rule 7: a small model finds names well and types institutions badly ("Météo-France" LOC, "ARS"
+    MISC) and cuts names short ("Claire" of "Claire de Saint-Aubin", "Fromagerie Bréhault" of
+    "Fromagerie Bréhault SAS"). A rule mention that starts where an unlinked model mention starts
+    gives it its label, and its end where it reaches further (what it then covers is dropped)."""
+    by_start = {r.start: r for r in ruled}
+    out: list[Mention] = []
+    covered_until = -1
+    for m in sorted(model):
+        if m.start < covered_until:
+            continue
+        rule = by_start.get(m.start) if m.key is None else None
+        if rule is not None:
+            m = m._replace(label=rule.label, end=max(m.end, rule.end))
+            covered_until = m.end
+        out.append(m)
+    return out
 
 
 def pipeline_language(lang: str) -> str:

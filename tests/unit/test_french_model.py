@@ -22,9 +22,9 @@ from streams.settings import PROJECT_DIR, EnrichSettings
 
 MODEL = "fr_core_news_sm"
 EVAL_DIR = PROJECT_DIR / "tests" / "data" / "eval"
-# Measured on the 12 French articles of the set (P .810 / R .832 / F1 .820, with the grown gazetteer
-# and place lexicon), less 0.03; the offline configuration reaches .785 there.
-F1_FLOOR = 0.79
+# The goal. Measured on the 12 French articles of the set: P .850 / R .859 / F1 .854 (model
+# mentions corrected by the people/organisation rules); the offline configuration reaches .785 there.
+F1_FLOOR = 0.85
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -10,7 +10,7 @@ import yaml
 from test_entities import gazetteer, pipeline  # cached: each language's pipeline is built once for both
 
 from streams.enrich.demonyms import is_nationality_word, is_weekday, nationality_words
-from streams.enrich.entities import Mention, build_pipeline
+from streams.enrich.entities import Mention, build_pipeline, corrected_by_rules
 from streams.enrich.gazetteer import load_gazetteer
 
 
@@ -335,3 +335,35 @@ def test_rule_spans_are_settled_like_model_spans():
         ("Poutine", "Q7747", "rule"),  # the title trimmed, then linked
         ("Espagne", "Q29", "rule"),
     ]
+
+
+# --- rule 7: the rules correct a trained model's unlinked mentions ---------------------------------
+
+
+def test_a_rule_mention_at_the_same_start_gives_its_label_and_longer_end():
+    model = [
+        Mention(0, 12, "LOC", "model"),  # "Météo-France" typed as a place
+        Mention(20, 26, "PER", "model"),  # "Claire" of "Claire de Saint-Aubin"
+        Mention(30, 41, "LOC", "model"),  # "Saint-Aubin": inside the person the rule found
+        Mention(50, 56, "LOC", "model", "Q90"),  # linked: never touched
+        Mention(60, 65, "MISC", "model"),  # no rule there
+    ]
+    ruled = [
+        Mention(0, 12, "ORG", "rule"),
+        Mention(20, 41, "PER", "rule"),
+        Mention(50, 56, "ORG", "rule"),
+        Mention(70, 75, "ORG", "rule"),  # the model has nothing there: not added
+    ]
+    assert corrected_by_rules(model, ruled) == [
+        Mention(0, 12, "ORG", "model"),
+        Mention(20, 41, "PER", "model"),
+        Mention(50, 56, "LOC", "model", "Q90"),
+        Mention(60, 65, "MISC", "model"),
+    ]
+
+
+def test_a_model_span_ends_at_a_headline_colon():
+    text = "Tour de France : Pogačar gagne"
+    pipe = pipeline("fr")
+    settled = pipe.settle([Mention(0, 24, "MISC", "model")], [], text)
+    assert [text[m.start : m.end] for m in settled] == ["Tour de France"]
