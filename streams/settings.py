@@ -263,6 +263,31 @@ class KibanaSettings(BaseModel):
     verify_certs: bool = True
 
 
+class StoriesSettings(BaseModel):
+    """Near-duplicates and stories (``streams.stories``): the decision rule is in docs/STORIES.md."""
+
+    enabled: bool = True
+    shingle_words: int = Field(3, ge=1)  # word n-grams of the normalised text
+    num_perm: int = Field(128, ge=16)  # MinHash permutations
+    bands: int = Field(32, ge=1)  # LSH bands of num_perm / bands rows each
+    duplicate_threshold: float = Field(0.8, gt=0, le=1)  # estimated Jaccard for "same text"
+    window_hours: float = Field(48.0, gt=0)  # story candidates: published (else ingested) this close
+    min_shared_entities: int = Field(2, ge=1)  # linked QIDs an article must share with a candidate
+    join_threshold: float = Field(0.3, gt=0, le=1)  # score to join a candidate's story
+    max_candidates: int = Field(50, ge=1)  # per article, from the index
+
+
+class AlertsSettings(BaseModel):
+    """Saved-search alerts (``streams.alerts``): percolator queries, one record per match."""
+
+    enabled: bool = True
+    index: str = "articles-alerts"  # percolator queries
+    ledger_index: str = "articles-alerts-sent"  # (alert, article) pairs delivered: exactly once
+    topic: str = "articles.alerts"
+    webhook_timeout_s: float = Field(5.0, gt=0)
+    webhook_retries: int = Field(3, ge=0, le=10)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NEWSSTREAMS_",
@@ -279,6 +304,8 @@ class Settings(BaseSettings):
     translate: TranslateSettings = Field(default_factory=TranslateSettings)
     stack: StackSettings = Field(default_factory=StackSettings)
     kibana: KibanaSettings = Field(default_factory=KibanaSettings)
+    stories: StoriesSettings = Field(default_factory=StoriesSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
 

@@ -24,7 +24,7 @@ from typing import Any
 from streams.settings import SearchSettings
 
 # Bumped whenever the articles mapping changes: `newsstreams reindex` moves older indices to it.
-TEMPLATE_VERSION = 2
+TEMPLATE_VERSION = 3
 
 # Languages with fields of their own (title_<lang>/body_<lang>, translations.<lang>) -> the engine's
 # built-in analyzer for them, with stemming. Other languages (and "und") get the neutral fields only.
@@ -179,6 +179,14 @@ def mappings() -> dict[str, Any]:
                 }
             ),
             "meta": {"type": "object", "enabled": False},
+            # Stories (streams.stories): LSH band keys are looked up by terms queries; the MinHash
+            # signature is read back from _source only, to estimate the similarity of a candidate.
+            "story_id": _KEYWORD,
+            "duplicate_of": _KEYWORD,
+            "duplicate_similarity": {"type": "float"},
+            "fingerprint": _object(
+                {"bands": _KEYWORD, "minhash": {"type": "long", "index": False, "doc_values": False}}
+            ),
         },
     }
 

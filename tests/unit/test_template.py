@@ -39,7 +39,7 @@ def test_text_fields_are_neutral_plus_one_field_per_language():
 def test_the_version_is_bumped_from_the_old_template():
     old = json.loads(V1.read_text())
     assert old["_meta"]["template_version"] == 1
-    assert template.mappings()["_meta"]["template_version"] == template.TEMPLATE_VERSION == 2
+    assert template.mappings()["_meta"]["template_version"] == template.TEMPLATE_VERSION == 3
 
 
 def test_derived_fields_are_all_mapped():
