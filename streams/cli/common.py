@@ -22,6 +22,7 @@ WORKFLOW = (
     "worker",
     "produce",
     "search",
+    "stories",
     "dlq",
     "enrich",
     "models",

@@ -40,18 +40,32 @@ def _title_cell(hit: Any) -> Text:
     return title
 
 
-def _hits_table(result: Any) -> Table:
-    table = Table("#", "title / matches", "date", "lang", "entities", "topics", show_lines=True)
+def story_cell(size: int | None, languages: list[str], sources: list[str]) -> Text:
+    """ "3 articles" / "nl, en, de" / the sources (dim); "-" for an article without a story."""
+    if size is None:
+        return Text("-")
+    cell = Text(f"{size} article{'s' if size != 1 else ''}\n{', '.join(languages)}")
+    if sources:
+        cell.append("\n" + ", ".join(sources), style="dim")
+    return cell
+
+
+def _hits_table(result: Any, collapse: bool = False) -> Table:
+    columns = ["#", "title / matches", "date", "lang", "entities", "topics"] + (["story"] if collapse else [])
+    table = Table(*columns, show_lines=True)
     for n, hit in enumerate(result.hits, start=1):
         date = (hit.published_at or "-")[:16].replace("T", " ")
-        table.add_row(
+        row = [
             str(n),
             _title_cell(hit),
             date,
             hit.language or "-",
             Text(", ".join(hit.entities)),
             Text(", ".join(hit.topics)),
-        )
+        ]
+        if collapse:
+            row.append(story_cell(hit.story_size, hit.story_languages, hit.story_sources))
+        table.add_row(*row)
     return table
 
 
@@ -68,7 +82,7 @@ def _facet_tables(facets: dict[str, list]) -> Columns:
     return Columns(tables, padding=(0, 4))
 
 
-def _search_failure(exc: Exception, alias: str) -> str:
+def search_failure(exc: Exception, alias: str) -> str:
     from streams.search import InvalidQuery, TransientSearchError
 
     if isinstance(exc, InvalidQuery):
@@ -80,7 +94,7 @@ def _search_failure(exc: Exception, alias: str) -> str:
     return f"search failed: {exc}"
 
 
-def _search_language(value: str | None) -> str | None:
+def search_language(value: str | None) -> str | None:
     # Indexed documents carry a detected ISO 639-1 code, or "und" when undetermined.
     if value and value.strip().lower() == "und":
         return "und"
@@ -92,7 +106,7 @@ def search_command(
     query: Annotated[str, typer.Argument(help='Words to find; "a phrase", -exclude, a | b. Empty: filters only.')] = "",
     lang: Annotated[
         str | None,
-        typer.Option(help="Only this language (ISO 639-1, or und: undetermined).", callback=_search_language),
+        typer.Option(help="Only this language (ISO 639-1, or und: undetermined).", callback=search_language),
     ] = None,
     entity: Annotated[
         str | None, typer.Option(help='An entity: Wikidata QID (Q7747) or name ("Vladimir Putin").')
@@ -104,6 +118,14 @@ def search_command(
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
     facets: Annotated[bool, typer.Option("--facets", help="Counts per entity, topic, language, source, day.")] = False,
+    collapse: Annotated[
+        bool,
+        typer.Option(
+            "--collapse",
+            help="One hit per story, with the story's size, languages and sources; articles without a "
+            "story are shown on their own.",
+        ),
+    ] = False,
 ) -> None:
     """Search indexed articles: highlights, filters and facets."""
     from streams.search import SearchError, search
@@ -120,15 +142,19 @@ def search_command(
             until=until,
             limit=limit,
             facets=facets,
+            collapse=collapse,
             settings=settings,
         )
     except SearchError as exc:  # InvalidQuery and TransientSearchError included
-        fail(_search_failure(exc, settings.alias), 2)
+        fail(search_failure(exc, settings.alias), 2)
     if as_json:
         print_json(dataclasses.asdict(result))
         return
-    say(console, f"{len(result.hits)} of {result.total} matching article(s)")
+    if collapse:
+        say(console, f"{len(result.hits)} of {result.groups} matching stories ({result.total} articles)")
+    else:
+        say(console, f"{len(result.hits)} of {result.total} matching article(s)")
     if result.hits:
-        console.print(_hits_table(result))
+        console.print(_hits_table(result, collapse))
     if facets:
         console.print(_facet_tables(result.facets))
