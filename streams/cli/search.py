@@ -151,7 +151,8 @@ def search_command(
         print_json(dataclasses.asdict(result))
         return
     if collapse:
-        say(console, f"{len(result.hits)} of {result.groups} result(s), one per story ({result.total} matching article(s))")
+        groups = f"{len(result.hits)} of {result.groups} result(s), one per story"
+        say(console, f"{groups} ({result.total} matching article(s))")
     else:
         say(console, f"{len(result.hits)} of {result.total} matching article(s)")
     if result.hits:
