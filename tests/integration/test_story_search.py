@@ -101,6 +101,8 @@ def test_collapse_gives_one_hit_per_story_and_keeps_articles_without_a_story_apa
     assert by_story["s-gas"].story_sources == ["bbc.co.uk", "nos.nl", "tagesschau.de"]
     assert by_story["s-derby"].story_languages == ["en", "it"]
     assert hits(search(None, collapse=True, limit=2, backend=corpus)) == [("it-1", "s-derby", 2), ("en-3", None, None)]
+    counts_only = search(None, collapse=True, limit=0, backend=corpus)
+    assert (counts_only.hits, counts_only.total, counts_only.groups) == ([], len(DOCS), 5)
     # without collapse nothing changes: every article, each with its story id
     plain = search(None, limit=20, backend=corpus)
     assert len(plain.hits) == plain.total == len(DOCS) and plain.groups is None
