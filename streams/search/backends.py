@@ -64,6 +64,8 @@ class SearchBackend(Protocol):
     def write_metrics(self, docs: list[dict]) -> None: ...
     def get(self, doc_id: str) -> dict | None: ...
     def search(self, body: dict) -> dict: ...
+    def msearch(self, bodies: list[dict]) -> list[dict]: ...
+    def sources(self, ids: list[str], fields: list[str]) -> dict[str, dict]: ...
     def count(self, query: dict | None = None) -> int: ...
     def refresh(self) -> None: ...
     def ping(self) -> bool: ...
@@ -384,6 +386,30 @@ class _Backend:
     def search(self, body: dict) -> dict:
         with self._call("search"):
             return self._body(self.client.search(index=self.alias, body=body), "search")
+
+    def msearch(self, bodies: list[dict]) -> list[dict]:
+        """One response per body, in order, in one round trip; a failed search raises like ``search``."""
+        if not bodies:
+            return []
+        lines: list[dict] = []
+        for body in bodies:
+            lines += [{}, body]
+        with self._call("msearch"):
+            responses = self._body(self.client.msearch(index=self.alias, body=lines), "msearch")["responses"]
+        for resp in responses:
+            if "error" in resp:
+                status = resp.get("status")
+                error_type, reason = error_reason(resp["error"])
+                cls = TransientSearchError if isinstance(status, int) and _is_transient_status(status) else SearchError
+                raise cls(f"msearch: {self._where()}: {reason}", status=status, error_type=error_type)
+        return responses
+
+    def sources(self, ids: list[str], fields: list[str]) -> dict[str, dict]:
+        """``fields`` of the documents with these ids that exist (an ids query: the alias may span indices)."""
+        if not ids:
+            return {}
+        body = {"query": {"ids": {"values": ids}}, "size": len(ids), "_source": fields}
+        return {h["_id"]: h["_source"] for h in self.search(body)["hits"]["hits"]}
 
     def count(self, query: dict | None = None) -> int:
         body = {"query": query} if query else None
