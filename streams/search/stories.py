@@ -21,7 +21,8 @@ MAX_STORIES = 1_000
 STORY_LANGUAGES = 10  # more than the analysed languages: "und" and others fit too
 STORY_SOURCES = 10
 STORY_ENTITIES = 5
-# Distinct stories are counted close to exactly up to this many (the engines' maximum precision), approximately beyond.
+# Distinct stories are counted close to exactly up to this many (the engines' highest cardinality
+# precision), approximately beyond.
 CARDINALITY_PRECISION = 40_000
 _FIRST_ARTICLE_FIELDS = ["id", "title", "url", "language", "source", "published_at"]
 
