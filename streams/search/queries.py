@@ -22,7 +22,16 @@ from streams.search.stories import (
 from streams.search.template import LANGUAGE_ANALYZERS, TEXT_FIELDS, language_field
 from streams.settings import SearchSettings, Settings
 
-__all__ = ["Hit", "InvalidQuery", "SearchResult", "build_collapsed_search", "build_query", "parse_when", "search"]
+__all__ = [
+    "Hit",
+    "InvalidQuery",
+    "SearchResult",
+    "build_collapsed_search",
+    "build_query",
+    "filter_query",
+    "parse_when",
+    "search",
+]
 
 MAX_LIMIT = 10_000  # the engines' default index.max_result_window
 FACET_SIZE = 10
@@ -88,6 +97,34 @@ def _text_fields(lang: str | None) -> list[str]:
     )
 
 
+def filter_query(
+    text: str | None = None,
+    *,
+    lang: str | None = None,
+    entity: str | None = None,
+    topic: str | None = None,
+    source: str | None = None,
+    since: str | date | datetime | None = None,
+    until: str | date | datetime | None = None,
+) -> dict[str, Any]:
+    """The query of a search alone, text and filters (no paging, sorting or highlights): what
+    ``search`` runs, and what a saved search can be stored as. Raises InvalidQuery."""
+    lang = normalise_lang(lang)
+    text = (text or "").strip()
+    filters = article_filters(lang=lang, entity=entity, topic=topic, source=source, since=since, until=until)
+    if text:
+        must: dict = {
+            "simple_query_string": {
+                "query": text,
+                "fields": _text_fields(lang),
+                "default_operator": "and",
+            }
+        }
+    else:
+        must = {"match_all": {}}
+    return {"bool": {"must": [must], "filter": filters}}
+
+
 def build_query(
     text: str | None = None,
     *,
@@ -108,23 +145,12 @@ def build_query(
     one group, so :func:`build_collapsed_search` asks for the others separately. No facets here
     (they come with the counts of a collapsed search)."""
     check_limit(limit, MAX_LIMIT)
+    query = filter_query(text, lang=lang, entity=entity, topic=topic, source=source, since=since, until=until)
     lang = normalise_lang(lang)
     text = (text or "").strip()
-    filters = article_filters(lang=lang, entity=entity, topic=topic, source=source, since=since, until=until)
-
-    if text:
-        must: dict = {
-            "simple_query_string": {
-                "query": text,
-                "fields": _text_fields(lang),
-                "default_operator": "and",
-            }
-        }
-    else:
-        must = {"match_all": {}}
 
     body: dict[str, Any] = {
-        "query": {"bool": {"must": [must], "filter": filters}},
+        "query": query,
         "size": limit,
         "track_total_hits": True,
         "sort": ["_score", {"published_at": {"order": "desc", "missing": "_last"}}],
