@@ -40,7 +40,7 @@ def _title_cell(hit: Any) -> Text:
     return title
 
 
-def story_cell(size: int | None, languages: list[str], sources: list[str]) -> Text:
+def _story_cell(size: int | None, languages: list[str], sources: list[str]) -> Text:
     """ "3 articles" / "nl, en, de" / the sources (dim); "-" for an article without a story."""
     if size is None:
         return Text("-")
@@ -64,7 +64,7 @@ def _hits_table(result: Any, collapse: bool = False) -> Table:
             Text(", ".join(hit.topics)),
         ]
         if collapse:
-            row.append(story_cell(hit.story_size, hit.story_languages, hit.story_sources))
+            row.append(_story_cell(hit.story_size, hit.story_languages, hit.story_sources))
         table.add_row(*row)
     return table
 
@@ -82,7 +82,7 @@ def _facet_tables(facets: dict[str, list]) -> Columns:
     return Columns(tables, padding=(0, 4))
 
 
-def search_failure(exc: Exception, alias: str) -> str:
+def _search_failure(exc: Exception, alias: str) -> str:
     from streams.search import InvalidQuery, TransientSearchError
 
     if isinstance(exc, InvalidQuery):
@@ -94,7 +94,7 @@ def search_failure(exc: Exception, alias: str) -> str:
     return f"search failed: {exc}"
 
 
-def search_language(value: str | None) -> str | None:
+def _search_language(value: str | None) -> str | None:
     # Indexed documents carry a detected ISO 639-1 code, or "und" when undetermined.
     if value and value.strip().lower() == "und":
         return "und"
@@ -106,7 +106,7 @@ def search_command(
     query: Annotated[str, typer.Argument(help='Words to find; "a phrase", -exclude, a | b. Empty: filters only.')] = "",
     lang: Annotated[
         str | None,
-        typer.Option(help="Only this language (ISO 639-1, or und: undetermined).", callback=search_language),
+        typer.Option(help="Only this language (ISO 639-1, or und: undetermined).", callback=_search_language),
     ] = None,
     entity: Annotated[
         str | None, typer.Option(help='An entity: Wikidata QID (Q7747) or name ("Vladimir Putin").')
@@ -146,7 +146,7 @@ def search_command(
             settings=settings,
         )
     except SearchError as exc:  # InvalidQuery and TransientSearchError included
-        fail(search_failure(exc, settings.alias), 2)
+        fail(_search_failure(exc, settings.alias), 2)
     if as_json:
         print_json(dataclasses.asdict(result))
         return

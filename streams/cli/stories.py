@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from streams.cli.common import app, console, fail, print_json, say
-from streams.cli.search import TITLE_CHARS, search_failure, search_language
+from streams.cli.search import TITLE_CHARS, _search_failure, _search_language
 from streams.settings import get_settings
 
 
@@ -52,7 +52,7 @@ def stories_command(
     topic: Annotated[str | None, typer.Option(help="Only articles with this IPTC code or label.")] = None,
     lang: Annotated[
         str | None,
-        typer.Option(help="Only articles in this language (ISO 639-1, or und).", callback=search_language),
+        typer.Option(help="Only articles in this language (ISO 639-1, or und).", callback=_search_language),
     ] = None,
     source: Annotated[str | None, typer.Option(help="Only articles from this source, e.g. nos.nl.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of stories.")] = 10,
@@ -69,7 +69,7 @@ def stories_command(
             settings=settings,
         )  # fmt: skip
     except SearchError as exc:  # InvalidQuery and TransientSearchError included
-        fail(search_failure(exc, settings.alias), 2)
+        fail(_search_failure(exc, settings.alias), 2)
     if as_json:
         print_json(dataclasses.asdict(result))
         return
