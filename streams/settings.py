@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -275,6 +275,14 @@ class StoriesSettings(BaseModel):
     min_shared_entities: int = Field(2, ge=1)  # linked QIDs an article must share with a candidate
     join_threshold: float = Field(0.3, gt=0, le=1)  # score to join a candidate's story
     max_candidates: int = Field(50, ge=1)  # per article, from the index
+    place_weight: float = Field(0.5, ge=0, le=1)  # a shared LOC counts this much (the setting, not the event)
+    topic_weight: float = Field(0.1, ge=0, le=1)  # added when topics agree, taken off when they differ
+
+    @model_validator(mode="after")
+    def _whole_bands(self) -> StoriesSettings:
+        if self.num_perm % self.bands:
+            raise ValueError(f"num_perm ({self.num_perm}) must be a multiple of bands ({self.bands})")
+        return self
 
 
 class AlertsSettings(BaseModel):
