@@ -270,7 +270,7 @@ class StoriesSettings(BaseModel):
     shingle_words: int = Field(3, ge=1)  # word n-grams of the normalised text
     num_perm: int = Field(128, ge=16)  # MinHash permutations
     bands: int = Field(32, ge=1)  # LSH bands of num_perm / bands rows each
-    duplicate_threshold: float = Field(0.8, gt=0, le=1)  # estimated Jaccard for "same text"
+    duplicate_threshold: float = Field(0.7, gt=0, le=1)  # estimated Jaccard for "same text" (docs/STORIES.md)
     window_hours: float = Field(48.0, gt=0)  # story candidates: published (else ingested) this close
     min_shared_entities: int = Field(2, ge=1)  # linked QIDs an article must share with a candidate
     join_threshold: float = Field(0.3, gt=0, le=1)  # score to join a candidate's story

@@ -21,6 +21,8 @@ from streams.settings import StoriesSettings
 from streams.stories.fingerprint import fingerprint, similarity
 
 PLACE = "LOC"
+NAMED = ("PER", "ORG")
+NAME_PREFIX = "name:"  # keys of unlinked names, apart from QIDs
 # What assign reads from an indexed candidate; nothing else is fetched.
 CANDIDATE_SOURCE = [
     "id",
@@ -32,6 +34,7 @@ CANDIDATE_SOURCE = [
     "entity_ids",
     "entities.id",
     "entities.label",
+    "entities.name",
     "topics.code",
     "fingerprint.bands",
     "fingerprint.minhash",
@@ -62,8 +65,9 @@ def in_window(a: datetime | None, b: datetime | None, settings: StoriesSettings)
 
 
 def entity_weights(doc: Mapping[str, Any], settings: StoriesSettings) -> dict[str, float]:
-    """Linked QID -> weight: places (LOC) count ``place_weight``, people, organisations and the
-    rest 1. A QID with several labels takes the highest; one without a label counts 1."""
+    """Entity key -> weight. Keys are linked QIDs, and ``name:<name>`` for unlinked names (see
+    ``unlinked_names``). Places (LOC) count ``place_weight``, people, organisations and the rest 1;
+    a QID with several labels takes the highest, one without a label counts 1."""
     weights: dict[str, float] = {}
     for entity in doc.get("entities") or []:
         qid = entity.get("id")
@@ -72,7 +76,20 @@ def entity_weights(doc: Mapping[str, Any], settings: StoriesSettings) -> dict[st
             weights[qid] = max(weight, weights.get(qid, 0.0))
     for qid in doc.get("entity_ids") or []:
         weights.setdefault(qid, 1.0)
+    for name in unlinked_names(doc):
+        weights.setdefault(NAME_PREFIX + name.casefold(), 1.0)
     return weights
+
+
+def unlinked_names(doc: Mapping[str, Any]) -> list[str]:
+    """Names of people and organisations without a QID, of two words or more ("Hanneke van der
+    Velden"): spelled the same in every language, so they link stories as a QID would."""
+    names = []
+    for entity in doc.get("entities") or []:
+        name = entity.get("name") or ""
+        if not entity.get("id") and entity.get("label") in NAMED and len(name.split()) >= 2:
+            names.append(name)
+    return list(dict.fromkeys(names))
 
 
 def topic_codes(doc: Mapping[str, Any]) -> set[str]:
@@ -84,8 +101,8 @@ def story_score(
 ) -> float:
     """How strongly an article belongs with a candidate's story; 0.0 below the shared-entity bar.
 
-    Weighted Jaccard of the linked QIDs, plus ``topic_weight`` when the topic sets meet and minus it
-    when both have topics and they do not. The bar: the shared QIDs must weigh at least
+    Weighted Jaccard of the entity keys, plus ``topic_weight`` when the topic sets meet and minus it
+    when both have topics and they do not. The bar: the shared keys must weigh at least
     ``min_shared_entities`` (so one person plus the country they govern, 1.5, is not enough).
     """
     cand_weights = entity_weights(candidate, settings)
@@ -187,19 +204,21 @@ def assign(
 def candidate_query(doc: Mapping[str, Any], settings: StoriesSettings) -> dict:
     """The search body that finds one article's candidates in the index (plain data, no client).
 
-    Should: the article's band keys (boosted: copies first) and one ``term`` per linked QID (so
-    candidates sharing more, and rarer, entities rank higher: the engine's IDF); filter: the time
-    window on ``published_at``, or on ``pipeline.ingested_at`` for documents without one. An article
-    with neither keys nor QIDs gets a body that matches nothing.
+    Should: the article's band keys (boosted: copies first), one ``term`` per linked QID and per
+    unlinked name (so candidates sharing more, and rarer, entities rank higher: the engine's IDF);
+    filter: the time window on ``published_at``, or on ``pipeline.ingested_at`` for documents
+    without one. An article with no band keys, QIDs or names gets a body that matches nothing.
     """
     bands = list((doc.get("fingerprint") or fingerprint(doc, settings))["bands"])
-    qids = list(entity_weights(doc, settings))
-    if not bands and not qids:
+    qids = [k for k in entity_weights(doc, settings) if not k.startswith(NAME_PREFIX)]
+    names = unlinked_names(doc)
+    if not bands and not qids and not names:
         return {"size": 0, "query": {"match_none": {}}}
     should: list[dict] = []
     if bands:
         should.append({"terms": {"fingerprint.bands": bands, "boost": BAND_BOOST}})
     should.extend({"term": {"entity_ids": qid}} for qid in qids)
+    should.extend({"term": {"entity_names": name}} for name in names)
     query: dict[str, Any] = {"should": should, "minimum_should_match": 1}
     when = seen_at(doc)
     if when is not None:

@@ -94,13 +94,13 @@ def matches_query(doc: Mapping[str, Any], cand: Mapping[str, Any], settings: Sto
     if not in_window(seen_at(doc), seen_at(cand), settings):
         return False
     bands = set(doc["fingerprint"]["bands"]) & set((cand.get("fingerprint") or {}).get("bands") or ())
-    return bool(bands) or bool(entity_weights(doc, settings).keys() & set(cand.get("entity_ids") or ()))
+    return bool(bands) or bool(entity_weights(doc, settings).keys() & entity_weights(cand, settings).keys())
 
 
 def _rank(doc: Mapping[str, Any], cand: Mapping[str, Any], settings: StoriesSettings) -> tuple:
     # The engine's order, roughly: copies first, then more shared QIDs, then the most recent.
     copy = bool(set(doc["fingerprint"]["bands"]) & set(cand["fingerprint"]["bands"]))
-    shared = len(entity_weights(doc, settings).keys() & set(cand.get("entity_ids") or ()))
+    shared = len(entity_weights(doc, settings).keys() & entity_weights(cand, settings).keys())
     when = seen_at(cand)
     return (not copy, -shared, -(when.timestamp() if when else 0.0))
 

@@ -154,3 +154,15 @@ def test_candidate_query_is_one_plain_search_body():
     span = body["query"]["bool"]["filter"][0]["bool"]["should"][0]["range"]["published_at"]
     assert span == {"gte": "2024-04-29T10:00:00.000Z", "lte": "2024-05-03T10:00:00.000Z"}  # +- 48 h
     assert candidate_query({"id": "e", "title": "", "body": ""}, SETTINGS)["query"] == {"match_none": {}}
+
+
+def test_unlinked_names_link_stories_across_languages():
+    # No QIDs in common: the spokeswoman and the company are unknown to the gazetteer, but their
+    # names are spelled the same in Dutch and Italian.
+    names = [{"id": None, "label": "PER", "name": "Hanneke van der Velden"}]
+    names.append({"id": None, "label": "ORG", "name": "Bakkerij De Korenaar"})
+    nl = indexed({**doc("nl-1", text(30), entities=[("Q55", "LOC")], lang="nl"), "entities": names})
+    it = {**doc("it-1", text(31), lang="it"), "entities": [*names, {"id": None, "label": "PER", "name": "Rossi"}]}
+    assert decide(it, [nl], SETTINGS)["story_id"] == "s-nl-1"
+    terms = [c["term"] for c in candidate_query(it, SETTINGS)["query"]["bool"]["should"][1:]]
+    assert terms == [{"entity_names": "Hanneke van der Velden"}, {"entity_names": "Bakkerij De Korenaar"}]
