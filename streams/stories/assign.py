@@ -30,7 +30,6 @@ CANDIDATE_SOURCE = [
     "duplicate_of",
     "published_at",
     "pipeline.ingested_at",
-    "language",
     "entity_ids",
     "entities.id",
     "entities.label",
@@ -126,9 +125,10 @@ def find_duplicate(
     copies = []
     for cand in pool:
         fp = cand.get("fingerprint") or {}
-        if cand.get("id") == doc_id or not keys.intersection(fp.get("bands") or ()):
-            continue
-        score = similarity(signature, fp.get("minhash") or [])
+        other = fp.get("minhash") or []
+        if cand.get("id") == doc_id or len(other) != len(signature) or not keys.intersection(fp.get("bands") or ()):
+            continue  # (a signature of another length was made with other settings: not comparable)
+        score = similarity(signature, other)
         if score >= threshold:
             copies.append((cand, score))
     return min(copies, key=lambda c: first_seen_key(c[0])) if copies else None

@@ -7,7 +7,8 @@
 
 The caller enriches the articles (``Enricher.enrich_batch``), ``run_offline(docs, settings)`` decides
 every article with the worker's rule, and ``evaluate(gold, predicted)`` compares. Both mappings are
-``{article_id: (story, duplicate_of)}``.
+``{article_id: (story, duplicate_of)}``. ``evaluate_cases(cases, docs, settings)`` does all three and
+adds ``errors`` (split and merged stories, missed and wrong duplicates) for ``newsstreams eval``.
 
 How things are counted
 ----------------------
@@ -186,6 +187,27 @@ def cross_language_recall(gold: Labels, predicted: Labels, languages: Mapping[st
     return {"pairs": len(pairs), "joined": joined, "recall": _ratio(joined, len(pairs))}
 
 
+def errors(gold: Labels, predicted: Labels) -> dict:
+    """What went wrong, by article id: stories split over several predicted ones, predicted stories
+    that join several gold ones, duplicates missed and duplicate links that are wrong."""
+    gold_pairs = {(a, _root(a, gold)) for a, (_, d) in gold.items() if d is not None}
+    pred_pairs = {(a, _root(a, predicted)) for a, (_, d) in predicted.items() if d is not None}
+    return {
+        "split": _spread(gold, predicted),
+        "merged": _spread({a: predicted[a] for a in gold}, gold),
+        "missed_duplicates": sorted(gold_pairs - pred_pairs),
+        "wrong_duplicates": sorted(pred_pairs - gold_pairs),
+    }
+
+
+def _spread(by: Labels, other: Labels) -> dict[str, dict[str, list[str]]]:
+    """Stories of ``by`` whose articles fall in several stories of ``other``: {story: {other: ids}}."""
+    groups: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for article in sorted(by):
+        groups[by[article][0]][other[article][0]].append(article)
+    return {story: dict(parts) for story, parts in sorted(groups.items()) if len(parts) > 1}
+
+
 def evaluate(gold: Labels, predicted: Labels, languages: Mapping[str, str] | None = None) -> dict:
     """Every figure: ``duplicates``, ``stories`` (B-cubed), ``cross_language`` (with ``languages``)."""
     out = {
@@ -198,3 +220,18 @@ def evaluate(gold: Labels, predicted: Labels, languages: Mapping[str, str] | Non
     if languages is not None:
         out["cross_language"] = cross_language_recall(gold, predicted, languages)
     return out
+
+
+def evaluate_cases(cases: Sequence[StoryCase], docs: Sequence[Mapping[str, Any]], settings: StoriesSettings) -> dict:
+    """The whole evaluation of a labelled set: ``docs`` are the cases' articles enriched, in the same
+    order. Every figure of ``evaluate`` plus ``errors``; languages are the set's (else detected)."""
+    if len(cases) != len(docs):
+        raise ValueError(f"{len(cases)} cases but {len(docs)} enriched articles")
+    for case, doc in zip(cases, docs, strict=True):
+        if doc.get("id") != case.article["id"]:
+            raise ValueError(f"enriched article {doc.get('id')!r} is not case {case.article['id']!r}: keep the order")
+    gold, predicted = gold_labels(cases), predicted_labels(run_offline(docs, settings))
+    languages = {
+        c.article["id"]: c.article.get("language") or d.get("language") for c, d in zip(cases, docs, strict=True)
+    }
+    return {**evaluate(gold, predicted, languages), "errors": errors(gold, predicted)}
