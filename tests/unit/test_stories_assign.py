@@ -167,3 +167,15 @@ def test_unlinked_names_link_stories_across_languages():
     assert decide(it, [nl], SETTINGS)["story_id"] == "s-nl-1"
     terms = [c["term"] for c in candidate_query(it, SETTINGS)["query"]["bool"]["should"][1:]]
     assert terms == [{"entity_names": "Hanneke van der Velden"}, {"entity_names": "Bakkerij De Korenaar"}]
+
+
+def test_signatures_of_other_settings_are_not_compared():
+    body = text(40)
+    old = indexed(doc("old", body))
+    old["fingerprint"] = {"bands": old["fingerprint"]["bands"], "minhash": old["fingerprint"]["minhash"][:64]}
+    assert decide(doc("new", body, at="2024-05-01T11:00:00Z"), [old], SETTINGS)["duplicate_of"] is None
+
+
+def test_settings_need_whole_bands():
+    with pytest.raises(ValueError, match="multiple of bands"):
+        StoriesSettings(num_perm=100, bands=32)

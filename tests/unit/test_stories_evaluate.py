@@ -8,10 +8,13 @@ from test_stories_assign import SUMMIT, doc, edited, text
 from streams.settings import StoriesSettings
 from streams.stories.evaluate import (
     InvalidCase,
+    StoryCase,
     bcubed,
     cross_language_recall,
     duplicate_scores,
+    errors,
     evaluate,
+    evaluate_cases,
     gold_labels,
     load_cases,
     predicted_labels,
@@ -102,3 +105,23 @@ def test_offline_runner_groups_copies_and_languages_and_keeps_distractors_apart(
         assert scores["duplicates"]["precision"] == scores["duplicates"]["recall"] == 1.0
         assert scores["stories"]["f1"] == 1.0 and scores["cross_language"]["recall"] == 1.0
         assert scores["predicted_stories"] == scores["gold_stories"] == 4
+
+
+def test_errors_name_split_and_merged_stories_and_wrong_duplicates():
+    # The B-cubed example: B = {4, 5} is split over X and Y; X joins A's 1, 2, 3 with B's 4.
+    gold = {"1": ("A", None), "2": ("A", "1"), "3": ("A", None), "4": ("B", None), "5": ("B", None)}
+    pred = {"1": ("X", None), "2": ("X", None), "3": ("X", "1"), "4": ("X", None), "5": ("Y", None)}
+    assert errors(gold, pred) == {
+        "split": {"B": {"X": ["4"], "Y": ["5"]}},
+        "merged": {"X": {"A": ["1", "2", "3"], "B": ["4"]}},
+        "missed_duplicates": [("2", "1")],
+        "wrong_duplicates": [("3", "1")],
+    }
+
+
+def test_evaluate_cases_checks_that_docs_follow_the_cases():
+    cases = [StoryCase({"id": "a"}, "s", None), StoryCase({"id": "b"}, "s", None)]
+    with pytest.raises(ValueError, match="keep the order"):
+        evaluate_cases(cases, [doc("b", "x"), doc("a", "y")], SETTINGS)
+    with pytest.raises(ValueError, match="2 cases but 1"):
+        evaluate_cases(cases, [doc("a", "x")], SETTINGS)
