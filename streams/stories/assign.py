@@ -7,7 +7,9 @@ reasons and its figures are in docs/STORIES.md. Nothing here talks to Kafka or a
 
 A candidate is a plain dict shaped like an indexed document's ``_source`` (see ``CANDIDATE_SOURCE``):
 ``id``, ``story_id``, ``duplicate_of``, ``published_at``, ``pipeline.ingested_at``, ``entity_ids``,
-``entities`` (``id`` and ``label``), ``topics`` (``code``) and ``fingerprint``.
+``entities`` (``id``, ``label`` and ``name``), ``topics`` (``code``) and ``fingerprint``. A decision
+is ``{"story_id", "duplicate_of", "duplicate_similarity", "fingerprint"}``: the worker writes it into
+the document it indexes.
 """
 
 from __future__ import annotations
