@@ -3,7 +3,13 @@
 The worker asks the index for each article's candidates (``candidate_queries``: one search body per
 article, sent as one msearch per batch), then ``assign(docs, candidates, settings)`` decides for the
 batch in order; every decided article joins the pool the later ones of the batch see. The rule, its
-reasons and its figures are in docs/STORIES.md. Nothing here talks to Kafka or a search engine.
+reasons and its figures are in docs/STORIES.md. Nothing here talks to Kafka or a search engine::
+
+    for doc in docs:  # once: candidate_query and decide would each compute it otherwise
+        doc["fingerprint"] = fingerprint(doc, settings)
+    responses = backend.msearch(candidate_queries(docs, settings))
+    for doc, decision in zip(docs, assign(docs, candidates_from_responses(responses), settings)):
+        doc.update(decision)
 
 A candidate is a plain dict shaped like an indexed document's ``_source`` (see ``CANDIDATE_SOURCE``):
 ``id``, ``story_id``, ``duplicate_of``, ``published_at``, ``pipeline.ingested_at``, ``entity_ids``,
@@ -248,3 +254,8 @@ def candidate_query(doc: Mapping[str, Any], settings: StoriesSettings) -> dict:
 def candidate_queries(docs: Sequence[Mapping[str, Any]], settings: StoriesSettings) -> list[dict]:
     """``candidate_query`` of each article, in order: the bodies of one msearch for the batch."""
     return [candidate_query(doc, settings) for doc in docs]
+
+
+def candidates_from_responses(responses: Sequence[Mapping[str, Any]]) -> list[list[dict]]:
+    """The candidates of each article from the msearch responses (in the order of the bodies)."""
+    return [[hit["_source"] for hit in resp.get("hits", {}).get("hits", [])] for resp in responses]

@@ -14,7 +14,7 @@ import pytest
 
 from streams.enrich import Enricher
 from streams.settings import PROJECT_DIR, EnrichSettings, StoriesSettings
-from streams.stories.assign import candidate_queries, decide, first_seen_key
+from streams.stories.assign import candidate_queries, candidates_from_responses, decide, first_seen_key
 from streams.stories.evaluate import load_cases, matches_query, run_offline
 
 pytestmark = [pytest.mark.integration, pytest.mark.search_kinds]
@@ -36,8 +36,7 @@ def test_engine_candidates_match_the_offline_rule(fresh_backend, decided):
     responses = fresh_backend.msearch(candidate_queries(decided, SETTINGS))
     assert len(responses) == len(decided)
     by_id = {d["id"]: d for d in decided}
-    for doc, resp in zip(decided, responses, strict=True):
-        hits = [h["_source"] for h in resp["hits"]["hits"]]
+    for doc, hits in zip(decided, candidates_from_responses(responses), strict=True):
         assert len(hits) < SETTINGS.max_candidates  # else the engine's ranking would decide what is cut
         assert {h["id"] for h in hits} == {c["id"] for c in decided if matches_query(doc, c, SETTINGS)}
         earlier = [h for h in hits if first_seen_key(h) < first_seen_key(doc)]

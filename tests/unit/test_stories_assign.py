@@ -6,7 +6,14 @@ import random
 import pytest
 
 from streams.settings import StoriesSettings
-from streams.stories.assign import assign, candidate_query, decide, entity_weights, story_score
+from streams.stories.assign import (
+    assign,
+    candidate_query,
+    candidates_from_responses,
+    decide,
+    entity_weights,
+    story_score,
+)
 from streams.stories.fingerprint import fingerprint
 
 SETTINGS = StoriesSettings()
@@ -179,3 +186,8 @@ def test_signatures_of_other_settings_are_not_compared():
 def test_settings_need_whole_bands():
     with pytest.raises(ValueError, match="multiple of bands"):
         StoriesSettings(num_perm=100, bands=32)
+
+
+def test_candidates_from_msearch_responses():
+    responses = [{"hits": {"hits": [{"_id": "a", "_source": {"id": "a"}}, {"_source": {"id": "b"}}]}}, {"hits": {}}]
+    assert candidates_from_responses(responses) == [[{"id": "a"}, {"id": "b"}], []]
