@@ -65,7 +65,7 @@ class SearchBackend(Protocol):
     def get(self, doc_id: str) -> dict | None: ...
     def search(self, body: dict) -> dict: ...
     def msearch(self, bodies: list[dict]) -> list[dict]: ...
-    def sources(self, ids: list[str], fields: list[str]) -> dict[str, dict]: ...
+    def update_fields(self, updates: dict[str, dict]) -> list[DocError]: ...
     def count(self, query: dict | None = None) -> int: ...
     def refresh(self) -> None: ...
     def ping(self) -> bool: ...
@@ -404,12 +404,16 @@ class _Backend:
                 raise cls(f"msearch: {self._where()}: {reason}", status=status, error_type=error_type)
         return responses
 
-    def sources(self, ids: list[str], fields: list[str]) -> dict[str, dict]:
-        """``fields`` of the documents with these ids that exist (an ids query: the alias may span indices)."""
-        if not ids:
-            return {}
-        body = {"query": {"ids": {"values": ids}}, "size": len(ids), "_source": fields}
-        return {h["_id"]: h["_source"] for h in self.search(body)["hits"]["hits"]}
+    def update_fields(self, updates: dict[str, dict]) -> list[DocError]:
+        """Set ``fields`` on the documents with these ids (bulk partial updates); refusals come back."""
+        if not updates:
+            return []
+        operations: list[dict] = []
+        for doc_id, fields in updates.items():
+            operations += [{"update": {"_id": str(doc_id)}}, {"doc": fields}]
+        with self._call("bulk update"):
+            resp = self.client.bulk(body=operations, index=self.alias, require_alias=True)
+        return parse_bulk_response(self._body(resp, "bulk update"))
 
     def count(self, query: dict | None = None) -> int:
         body = {"query": query} if query else None

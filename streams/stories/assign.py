@@ -15,7 +15,8 @@ A candidate is a plain dict shaped like an indexed document's ``_source`` (see `
 ``id``, ``story_id``, ``duplicate_of``, ``published_at``, ``pipeline.ingested_at``, ``entity_ids``,
 ``entities`` (``id``, ``label`` and ``name``), ``topics`` (``code``) and ``fingerprint``. A decision
 is ``{"story_id", "duplicate_of", "duplicate_similarity", "fingerprint"}``: the worker writes it into
-the document it indexes.
+the document it indexes. A decision may also hold ``corrects``: ``{id: fields}`` of an indexed copy
+that came before its original and now points at it.
 """
 
 from __future__ import annotations
@@ -160,6 +161,12 @@ def decide(doc: Mapping[str, Any], pool: Sequence[Mapping[str, Any]], settings: 
     if copy is not None:
         cand, score = copy
         original = cand.get("duplicate_of") or cand["id"]
+        if original == cand["id"] and first_seen_key(doc) < first_seen_key(cand):
+            # The copy came first (partitions and feeds reorder): this article is the original and
+            # the copy is corrected to point at it (the worker writes ``corrects`` to the index).
+            decision["story_id"] = earlier[0] if earlier else cand.get("story_id") or story_for(cand["id"])
+            decision["corrects"] = {cand["id"]: {"duplicate_of": doc_id, "duplicate_similarity": round(score, 4)}}
+            return decision
         if original != doc_id:  # a later copy that points back at this article: it stays the original
             decision.update(duplicate_of=original, duplicate_similarity=round(score, 4))
             decision["story_id"] = earlier[0] if earlier else cand.get("story_id") or story_for(original)
@@ -198,13 +205,16 @@ def assign(
     ``docs[i]``. Each article also sees the batch's earlier articles with their decisions."""
     if len(candidates) != len(docs):
         raise ValueError(f"{len(docs)} articles but {len(candidates)} candidate lists")
+    # In first-seen order, so that an original decides before its copies; returned in input order.
+    order = sorted(range(len(docs)), key=lambda i: first_seen_key(docs[i]))
     decided: list[dict] = []
-    out = []
-    for doc, found in zip(docs, candidates, strict=True):
+    out: list[dict] = [{}] * len(docs)
+    for i in order:
+        doc = docs[i]
         if not doc.get("id"):
             raise ValueError("an article without an id cannot join a story")
-        decision = decide(doc, [*found, *decided], settings)
-        out.append(decision)
+        decision = decide(doc, [*candidates[i], *decided], settings)
+        out[i] = decision
         decided.append({**doc, **decision})
     return out
 

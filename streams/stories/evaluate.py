@@ -126,6 +126,9 @@ def run_offline(
             hits = [c for c in index if matches_query(doc, c, settings)]
             found.append(sorted(hits, key=lambda c, doc=doc: _rank(doc, c, settings))[: settings.max_candidates])
         for doc, decision in zip(batch, assign(batch, found, settings), strict=True):
+            corrects = decision.pop("corrects", {})
+            for earlier in index:
+                earlier.update(corrects.get(earlier["id"], {}))
             index.append({**doc, **decision})
     return index
 

@@ -96,10 +96,27 @@ def fingerprint(doc: Mapping[str, Any], settings: StoriesSettings) -> dict:
     return {"bands": band_keys(signature, settings.bands), "minhash": signature}
 
 
+def valid_fingerprint(value: Any, settings: StoriesSettings) -> bool:
+    """``value`` has the shape ``fingerprint`` gives under ``settings`` (a record from a topic is
+    input: its fingerprint may be missing, stale after a settings change, or hostile)."""
+    if not isinstance(value, dict):
+        return False
+    bands, signature = value.get("bands"), value.get("minhash")
+    if not isinstance(bands, list) or not isinstance(signature, list):
+        return False
+    if not bands and not signature:
+        return True  # an empty text
+    return (
+        len(bands) == settings.bands
+        and len(signature) == settings.num_perm
+        and all(isinstance(b, str) and len(b) < 64 for b in bands)
+        and all(type(v) is int and 0 <= v < 2**32 for v in signature)
+    )
+
+
 def similarity(a: Sequence[int], b: Sequence[int]) -> float:
-    """Estimated Jaccard similarity of two signatures (0.0 when either is empty)."""
-    if not a or not b:
+    """Estimated Jaccard similarity of two signatures; 0.0 when either is empty or their lengths
+    differ (an older document signed under another ``num_perm``: not comparable, so not a copy)."""
+    if not a or not b or len(a) != len(b):
         return 0.0
-    if len(a) != len(b):
-        raise ValueError(f"signatures of different lengths ({len(a)} and {len(b)}): num_perm changed?")
     return float(np.count_nonzero(np.asarray(a, dtype=np.uint64) == np.asarray(b, dtype=np.uint64))) / len(a)

@@ -191,3 +191,20 @@ def test_settings_need_whole_bands():
 def test_candidates_from_msearch_responses():
     responses = [{"hits": {"hits": [{"_id": "a", "_source": {"id": "a"}}, {"_source": {"id": "b"}}]}}, {"hits": {}}]
     assert candidates_from_responses(responses) == [[{"id": "a"}, {"id": "b"}], []]
+
+
+def test_an_original_that_arrives_after_its_copy_corrects_the_copy():
+    body = text(11)
+    copy = indexed(doc("copy", edited(body), at="2024-05-01T12:00:00Z"))  # indexed first, as an original
+    d = decide(doc("orig", body, at="2024-05-01T10:00:00Z"), [copy], SETTINGS)
+    assert d["duplicate_of"] is None and d["story_id"] == "s-copy"  # the story the copy started
+    assert d["corrects"]["copy"]["duplicate_of"] == "orig"
+    assert d["corrects"]["copy"]["duplicate_similarity"] >= SETTINGS.duplicate_threshold
+
+
+def test_a_batch_is_decided_in_first_seen_order_and_answered_in_its_own():
+    body = text(12)
+    batch = [doc("copy", edited(body), at="2024-05-01T12:00:00Z"), doc("orig", body, at="2024-05-01T10:00:00Z")]
+    copy, orig = assign(batch, [[], []], SETTINGS)
+    assert orig["duplicate_of"] is None and "corrects" not in orig
+    assert copy["duplicate_of"] == "orig" and copy["story_id"] == orig["story_id"] == "s-orig"

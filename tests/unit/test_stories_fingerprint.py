@@ -5,10 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from streams.settings import StoriesSettings
-from streams.stories.fingerprint import fingerprint, normalise, shingles, similarity
+from streams.stories.fingerprint import fingerprint, normalise, shingles, similarity, valid_fingerprint
 
 SETTINGS = StoriesSettings()
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,5 +100,15 @@ def test_different_text_is_not_similar():
 def test_similarity_edge_cases():
     assert similarity([], [1, 2]) == 0.0
     assert similarity([1, 2, 3, 4], [1, 2, 3, 5]) == 0.75
-    with pytest.raises(ValueError, match="different lengths"):
-        similarity([1, 2], [1, 2, 3])
+    assert similarity([1, 2], [1, 2, 3]) == 0.0  # signed under another num_perm: not comparable
+
+
+def test_a_fingerprint_from_a_record_is_checked_before_use():
+    good = fingerprint({"title": "Storm", "body": "A storm hit the coast on Monday night."}, SETTINGS)
+    assert valid_fingerprint(good, SETTINGS)
+    assert valid_fingerprint({"bands": [], "minhash": []}, SETTINGS)  # an empty text
+    assert not valid_fingerprint(None, SETTINGS)
+    assert not valid_fingerprint({"bands": good["bands"][:-1], "minhash": good["minhash"]}, SETTINGS)
+    assert not valid_fingerprint({"bands": good["bands"], "minhash": good["minhash"][:-1]}, SETTINGS)
+    assert not valid_fingerprint({"bands": good["bands"], "minhash": ["1"] * SETTINGS.num_perm}, SETTINGS)
+    assert not valid_fingerprint({"bands": good["bands"], "minhash": [2**40] * SETTINGS.num_perm}, SETTINGS)
