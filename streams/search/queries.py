@@ -115,7 +115,7 @@ def _entity_filter(entity: str) -> dict:
     }
 
 
-def build_query(
+def filter_query(
     text: str | None = None,
     *,
     lang: str | None = None,
@@ -124,12 +124,9 @@ def build_query(
     source: str | None = None,
     since: str | date | datetime | None = None,
     until: str | date | datetime | None = None,
-    limit: int = 10,
-    facets: bool = False,
 ) -> dict[str, Any]:
-    """The search request body. Raises InvalidQuery (a ValueError) for malformed arguments."""
-    if not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
-        raise InvalidQuery(f"limit must be an integer between 0 and {MAX_LIMIT}, got {limit!r}")
+    """The query of the search filters alone (no paging, sorting or highlights): what ``search`` runs
+    and what a saved-search alert stores as its percolator query. Raises InvalidQuery."""
     lang = (lang or "").strip().lower() or None
     entity, topic, source = ((v or "").strip() or None for v in (entity, topic, source))
     text = (text or "").strip()
@@ -164,9 +161,30 @@ def build_query(
         }
     else:
         must = {"match_all": {}}
+    return {"bool": {"must": [must], "filter": filters}}
+
+
+def build_query(
+    text: str | None = None,
+    *,
+    lang: str | None = None,
+    entity: str | None = None,
+    topic: str | None = None,
+    source: str | None = None,
+    since: str | date | datetime | None = None,
+    until: str | date | datetime | None = None,
+    limit: int = 10,
+    facets: bool = False,
+) -> dict[str, Any]:
+    """The search request body. Raises InvalidQuery (a ValueError) for malformed arguments."""
+    if not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
+        raise InvalidQuery(f"limit must be an integer between 0 and {MAX_LIMIT}, got {limit!r}")
+    query = filter_query(text, lang=lang, entity=entity, topic=topic, source=source, since=since, until=until)
+    lang = (lang or "").strip().lower() or None
+    text = (text or "").strip()
 
     body: dict[str, Any] = {
-        "query": {"bool": {"must": [must], "filter": filters}},
+        "query": query,
         "size": limit,
         "track_total_hits": True,
         "sort": ["_score", {"published_at": {"order": "desc", "missing": "_last"}}],

@@ -19,6 +19,7 @@ from functools import partial
 import faust
 from faust.types import EventT
 
+from streams.alerts.stage import alerts_stage_for
 from streams.enrich import Enricher
 from streams.search import SearchBackend, make_backend
 from streams.settings import Settings
@@ -56,6 +57,7 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
     metrics = PipelineMetrics()
     deliver = Deliver(dlq, worker, metrics, kafka.max_message_bytes)
     enrich_batch = enrich_runner(settings, kafka.max_message_bytes - ENVELOPE_BYTES, enricher)
+    alerts = alerts_stage_for(settings, search)
 
     async def index_batch(records: Sequence[stages.Record]) -> stages.Outcome:
         items, dead = await asyncio.to_thread(stages.read_enriched, records)
@@ -78,6 +80,7 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
             started = time.monotonic()
             outcome = await isolated("index", as_records(events), index_batch, worker)
             await deliver(outcome)
+            await alerts(outcome.passed)  # retried until delivered: never a dead letter, acked after it
             await ack(stream, events)
             metrics.batch("index", len(events), len(outcome.passed), time.monotonic() - started)
             metrics.indexed(outcome.passed)
