@@ -22,6 +22,7 @@ WORKFLOW = (
     "worker",
     "produce",
     "search",
+    "alerts",
     "dlq",
     "enrich",
     "models",
