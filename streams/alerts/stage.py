@@ -170,7 +170,15 @@ class AlertsStage:
         mine = await asyncio.to_thread(self.ledger.take_over, entry, self.owner)
         if mine is None:
             return False
-        if await self.topic.contains(mine.partition, mine.offset, mine.key.encode("utf-8")):
+        found = await self.topic.contains(mine.partition, mine.offset, mine.key.encode("utf-8"))
+        log.info(
+            "alerts: pending %s (claimed by %s) %s",
+            mine.key,
+            "this worker" if entry.owner == self.owner else f"worker {entry.owner}",
+            "found on the topic: marked sent" if found else "not on the topic: sending it",
+            extra={"event": "alert_resolved", "found": found},
+        )
+        if found:
             report.found += 1
         else:
             await self._send([mine])
