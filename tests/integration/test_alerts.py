@@ -81,7 +81,7 @@ DOCS = [
     _doc(1, title="Putin meets Xi", language="en", source="bbc.co.uk", entity_ids=["Q7747"]),
     _doc(2, title="Ajax wint van PSV", topics=[{"code": "medtop:15000000", "label": "sport"}]),
     _doc(3, title="Regen in het noorden"),
-    _doc(4, title="Gaspijpleidingen onder druk", body="De gaspijpleiding ligt stil."),
+    _doc(4, title="Leidingen onder druk", body="Alle gaspijpleidingen liggen stil."),
 ]
 # what `newsstreams search` with the same filters finds: the stored queries are its queries
 ALERTS = {
@@ -292,7 +292,7 @@ def test_percolate_time_of_a_500_document_batch(alert_settings: Settings, search
     _add_all(alert_settings, search)
     for i in range(20):
         add_alert(f"extra-{i}", f"woord{i} nieuws", lang="nl", settings=alert_settings, backend=search)
-    body = " ".join(["Het kabinet sprak dinsdag over de begroting en de gaspijpleiding."] * 20)
+    body = " ".join(["Het kabinet sprak dinsdag over de begroting en de gaspijpleidingen."] * 20)
     docs = [_doc(i, body=body, entity_ids=["Q7747"] if i % 5 == 0 else []) for i in range(500)]
     search.percolate(alert_settings.alerts.index, docs[:10])  # warm
     times = []
