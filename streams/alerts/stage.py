@@ -30,6 +30,7 @@ from streams.search import SearchBackend, SearchError
 from streams.settings import Settings
 
 log = logging.getLogger("streams.alerts")
+MAX_PASSES = 3  # ledger lookups per attempt: a pair lost to another worker's claim is pending at the next
 
 
 @dataclass
@@ -116,7 +117,9 @@ class AlertsStage:
             return report
         matched_at = utc_now_iso()
         remaining = list(matches)
-        while remaining:
+        for _ in range(MAX_PASSES):
+            if not remaining:
+                return report
             entries = await asyncio.to_thread(self.ledger.lookup, remaining)
             todo = plan(remaining, entries, self.owner, time.time(), self.alerts.pending_lease_s)
             report.already += len(todo.done)
@@ -128,6 +131,8 @@ class AlertsStage:
                 now = time.time()
                 raise _Wait(min(e.claimed_at + self.alerts.pending_lease_s - now for e in todo.waiting))
             remaining = lost  # claimed or taken over by another worker meanwhile: look again
+        if remaining:  # the ledger changed under us pass after pass: back off and start over
+            raise RuntimeError(f"{len(remaining)} alert pair(s) still unsettled after {MAX_PASSES} passes")
         return report
 
     async def _percolate(self, docs: list[dict]) -> list[tuple[dict, list[int]]]:

@@ -1,0 +1,111 @@
+"""Alerts exactly once across a worker SIGKILL: a flow of matching articles, the worker killed
+mid-way and restarted; every (alert, article) key is on the alerts topic exactly once."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from collections import Counter
+
+import pytest
+from faults import Flow, Worker, count_or_none, report, wait_until
+from harness import Pipeline, _settings_from
+
+from streams.kafka.consumer import read_all
+from streams.search import make_backend
+
+pytestmark = pytest.mark.chaos  # SIGKILLs a worker: with the other fault tests, last
+
+ARTICLES = int(os.environ.get("ALERTS_SIGKILL_ARTICLES", 600))
+RATE = float(os.environ.get("ALERTS_SIGKILL_RATE", 20))
+KILL_AT = (0.2, 0.45, 0.7)  # shares of the expected records on the topic when a worker is SIGKILLed
+LEASE_S = 25.0  # a dead worker's claims are taken over after it (send timeout 10 s)
+
+
+@pytest.fixture
+def alerts_pipeline(tmp_path, make_topic):
+    pipeline = Pipeline(tmp_path)
+    tag = uuid.uuid4().hex[:8]
+    pipeline.env.update(
+        {
+            "NEWSSTREAMS_ALERTS__INDEX": f"alerts-test-{tag}",
+            "NEWSSTREAMS_ALERTS__LEDGER_INDEX": f"alerts-test-{tag}-sent",
+            "NEWSSTREAMS_ALERTS__TOPIC": make_topic("alerts", 4),
+            "NEWSSTREAMS_ALERTS__PENDING_LEASE_S": str(LEASE_S),
+        }
+    )
+    pipeline.settings = _settings_from(pipeline.env)
+    try:
+        pipeline.setup()
+        yield pipeline
+    finally:
+        pipeline.close()
+        a = pipeline.settings.alerts
+        search = make_backend(pipeline.settings.search)
+        with contextlib.suppress(Exception):
+            search.client.indices.delete(index=f"{a.index},{a.ledger_index}")
+        search.close()
+
+
+def test_every_alert_exactly_once_across_a_worker_sigkill(alerts_pipeline: Pipeline) -> None:
+    p = alerts_pipeline
+    k, topic = p.settings.kafka, p.settings.alerts.topic
+    tag = uuid.uuid4().hex[:6]
+    for args in (["chaos", "--source", f"chaos-{tag}"], ["poetin", "Poetin", "--lang", "nl"]):
+        result = p.cli("alerts", "add", *args)
+        assert result.returncode == 0, result.stderr.decode()
+    flow = Flow(k.bootstrap_servers, k.topic_raw, ARTICLES, RATE, tag)
+    expected = {f"{alert}|{article_id}" for article_id in flow.ids for alert in ("chaos", "poetin")}
+    workers = [Worker(p, f"w{i}") for i in range(len(KILL_AT) + 1)]
+    at_kill = []
+    try:
+        workers[0].start()
+        flow.start()
+        t0 = time.monotonic()
+        for i, share in enumerate(KILL_AT):
+            worker = workers[i]
+            wait_until(
+                f"{share:.0%} of the alerts sent",
+                lambda share=share: len(read_all(k, topic)) >= len(expected) * share,
+                timeout=240,
+                on_wait=worker.assert_running,
+            )
+            worker.kill()  # SIGKILL: mid-batch, wherever it is
+            at_kill.append(f"{len(read_all(k, topic))}@{time.monotonic() - t0:.0f}s")
+            workers[i + 1].start()
+        last = workers[-1]
+        killed = time.monotonic()
+        flow.finish()
+        wait_until(
+            f"every alert on the topic; worker log:\n{last.tail()}",
+            lambda: len(read_all(k, topic)) >= len(expected),
+            timeout=300,
+            every=1,
+            on_wait=last.assert_running,
+        )
+        done = time.monotonic()
+        time.sleep(5)  # room for a late duplicate
+        keys = Counter(m.key.decode() for m in read_all(k, topic))
+        logs = [w.log.read_text(errors="replace") for w in workers[1:]]
+        figures = {
+            "articles": ARTICLES,
+            "alerts": 2,
+            "expected_records": len(expected),
+            "sigkills": len(KILL_AT),
+            "records_at_each_kill": ",".join(at_kill),
+            "pending_found_on_topic": sum(t.count("found on the topic: marked sent") for t in logs),
+            "pending_sent_after_restart": sum(t.count("not on the topic: sending it") for t in logs),
+            "records": sum(keys.values()),
+            "distinct_keys": len(keys),
+            "duplicates": sum(n - 1 for n in keys.values() if n > 1),
+            "missing": len(expected - set(keys)),
+            "unexpected": len(set(keys) - expected),
+            "s_from_last_kill_to_all": round(done - killed, 1),
+        }
+        summary = report("alerts across a SIGKILL", figures)
+        assert set(keys) == expected and set(keys.values()) == {1}, summary
+    finally:
+        for worker in workers:
+            worker.kill()
