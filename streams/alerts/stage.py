@@ -124,9 +124,7 @@ class AlertsStage:
             todo = plan(remaining, entries, self.owner, time.time(), self.alerts.pending_lease_s)
             report.already += len(todo.done)
             lost = await self._send_new([matches[k] for k in todo.new], matched_at, report)
-            for entry in todo.resolve:
-                if not await self._resolve(entry, matches[entry.key], report):
-                    lost.append(entry.key)
+            lost += await self._resolve(todo.resolve, matches, report)
             if todo.waiting:
                 now = time.time()
                 raise _Wait(min(e.claimed_at + self.alerts.pending_lease_s - now for e in todo.waiting))
@@ -170,29 +168,39 @@ class AlertsStage:
             self._webhook(keyed[entry.key], entry.record)
         return [key for key in keyed if key not in claimed]
 
-    async def _resolve(self, entry: Entry, match: Match, report: BatchReport) -> bool:
-        """A pending pair: ours now (or False if another worker took it), found on the topic or sent."""
-        mine = await asyncio.to_thread(self.ledger.take_over, entry, self.owner)
-        if mine is None:
-            return False
-        found = await self.topic.contains(mine.partition, mine.offset, mine.key.encode("utf-8"))
+    async def _resolve(self, pending: list[Entry], matches: dict[str, Match], report: BatchReport) -> list[str]:
+        """Pending pairs: taken over (compare-and-set), then each record found on the topic (mark sent)
+        or sent (then marked). The keys another worker took over first."""
+        if not pending:
+            return []
+        mine = []
+        for entry in pending:
+            taken = await asyncio.to_thread(self.ledger.take_over, entry, self.owner)
+            if taken is not None:
+                mine.append(taken)
+        starts: dict[int, int] = {}
+        for e in mine:
+            starts[e.partition] = min(e.offset, starts.get(e.partition, e.offset))
+        found = await self.topic.find(starts, {e.key.encode("utf-8") for e in mine})
+        unsent = [e for e in mine if e.key.encode("utf-8") not in found]
+        others = {e.owner for e in pending if e.owner != self.owner}
         log.info(
-            "alerts: pending %s (claimed by %s) %s",
-            mine.key,
-            "this worker" if entry.owner == self.owner else f"worker {entry.owner}",
-            "found on the topic: marked sent" if found else "not on the topic: sending it",
-            extra={"event": "alert_resolved", "found": found},
+            "alerts: %d pending pair(s) (claimed by %s): %d found on the topic, %d not: sending them",
+            len(mine),
+            ", ".join(sorted(others)) or "this worker",
+            len(mine) - len(unsent),
+            len(unsent),
+            extra={"event": "alerts_resolved", "found": len(mine) - len(unsent), "unsent": len(unsent)},
         )
-        if found:
-            report.found += 1
-        else:
-            await self._send([mine])
-            report.sent += 1
-            report.sent_keys.append(mine.key)
-        await asyncio.to_thread(self.ledger.mark_sent, [mine])
-        if report.sent_keys and report.sent_keys[-1] == mine.key:
-            self._webhook(match, mine.record)
-        return True
+        await self._send(unsent)
+        await asyncio.to_thread(self.ledger.mark_sent, mine)
+        report.found += len(mine) - len(unsent)
+        report.sent += len(unsent)
+        report.sent_keys += [e.key for e in unsent]
+        for e in unsent:
+            self._webhook(matches[e.key], e.record)
+        taken = {e.key for e in mine}
+        return [e.key for e in pending if e.key not in taken]
 
     async def _send(self, entries: list[Entry]) -> None:
         await self.topic.send([(e.partition, e.key.encode("utf-8"), records.encode(e.record)) for e in entries])

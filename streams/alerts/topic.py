@@ -68,23 +68,24 @@ class AlertsTopic:
         futures = [await producer.send(self.name, value=v, key=k, partition=p) for p, k, v in records]
         await asyncio.wait_for(asyncio.gather(*futures), timeout=self.send_timeout_s * 2)
 
-    async def contains(self, partition: int, offset: int, key: bytes) -> bool:
-        """Whether a record with ``key`` is in ``partition`` at or after ``offset`` (up to its end now)."""
+    async def find(self, starts: dict[int, int], keys: set[bytes]) -> set[bytes]:
+        """Which of ``keys`` are in the topic: partition p read from offset ``starts[p]`` to its end now."""
         _, consumer = await self._clients()
-        tp = TopicPartition(self.name, partition)
-        end = (await consumer.end_offsets([tp]))[tp]
-        if offset >= end:
-            return False
-        consumer.assign([tp])
-        consumer.seek(tp, offset)
-        while await consumer.position(tp) < end:
-            batches = await consumer.getmany(tp, timeout_ms=1000)
-            for message in batches.get(tp, []):
-                if message.offset >= end:
-                    return False
-                if message.key == key:
-                    return True
-        return False
+        tps = {p: TopicPartition(self.name, p) for p in starts}
+        ends = await consumer.end_offsets(list(tps.values()))
+        todo = {tp: ends[tp] for p, tp in tps.items() if starts[p] < ends[tp]}
+        found: set[bytes] = set()
+        if not todo:
+            return found
+        consumer.assign(list(todo))
+        for tp in todo:
+            consumer.seek(tp, starts[tp.partition])
+        while todo:
+            for tp, messages in (await consumer.getmany(*todo, timeout_ms=1000)).items():
+                found.update(m.key for m in messages if m.offset < todo[tp] and m.key in keys)
+            for tp in [tp for tp, end in todo.items() if await consumer.position(tp) >= end]:
+                del todo[tp]
+        return found
 
     async def close(self) -> None:
         for client in (self._producer, self._consumer):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import pytest
-from faults import Flow, Worker, count_or_none, report, wait_until
+from faults import Flow, Worker, report, wait_until
 from harness import Pipeline, _settings_from
 
 from streams.kafka.consumer import read_all
@@ -49,7 +51,15 @@ def alerts_pipeline(tmp_path, make_topic):
         search.close()
 
 
-def test_every_alert_exactly_once_across_a_worker_sigkill(alerts_pipeline: Pipeline) -> None:
+PAUSE_S = {"before": 3, "after": 1}
+PAUSE_DIR = Path(__file__).resolve().parent / "alerts_pause"
+
+
+@pytest.mark.parametrize("pause", [None, "before", "after"])
+def test_every_alert_exactly_once_across_a_worker_sigkill(alerts_pipeline: Pipeline, pause: str | None) -> None:
+    """``pause``: the killed workers wait 3 s between claim and send ("before") or 1 s between the
+    acknowledgement and marking sent ("after"; see alerts_pause/sitecustomize.py), so that the
+    SIGKILLs land in those windows; the last worker runs without."""
     p = alerts_pipeline
     k, topic = p.settings.kafka, p.settings.alerts.topic
     tag = uuid.uuid4().hex[:6]
@@ -59,6 +69,10 @@ def test_every_alert_exactly_once_across_a_worker_sigkill(alerts_pipeline: Pipel
     flow = Flow(k.bootstrap_servers, k.topic_raw, ARTICLES, RATE, tag)
     expected = {f"{alert}|{article_id}" for article_id in flow.ids for alert in ("chaos", "poetin")}
     workers = [Worker(p, f"w{i}") for i in range(len(KILL_AT) + 1)]
+    clean_env = dict(p.env)
+    if pause:
+        pythonpath = os.pathsep.join(filter(None, [str(PAUSE_DIR), p.env.get("PYTHONPATH")]))
+        p.env.update({"PYTHONPATH": pythonpath, "NEWSSTREAMS_TEST_ALERTS_PAUSE": f"{pause}:{PAUSE_S[pause]}"})
     at_kill = []
     try:
         workers[0].start()
@@ -72,8 +86,12 @@ def test_every_alert_exactly_once_across_a_worker_sigkill(alerts_pipeline: Pipel
                 timeout=240,
                 on_wait=worker.assert_running,
             )
+            if pause == "before":
+                time.sleep(1.0)  # the records just seen came out of a pause: kill inside the next one
             worker.kill()  # SIGKILL: mid-batch, wherever it is
             at_kill.append(f"{len(read_all(k, topic))}@{time.monotonic() - t0:.0f}s")
+            if i + 1 == len(KILL_AT):
+                p.env = clean_env  # the last worker: no pause
             workers[i + 1].start()
         last = workers[-1]
         killed = time.monotonic()
@@ -95,8 +113,8 @@ def test_every_alert_exactly_once_across_a_worker_sigkill(alerts_pipeline: Pipel
             "expected_records": len(expected),
             "sigkills": len(KILL_AT),
             "records_at_each_kill": ",".join(at_kill),
-            "pending_found_on_topic": sum(t.count("found on the topic: marked sent") for t in logs),
-            "pending_sent_after_restart": sum(t.count("not on the topic: sending it") for t in logs),
+            "pending_found_on_topic": sum(int(n) for t in logs for n in re.findall(r"(\d+) found on the topic", t)),
+            "pending_sent_after_restart": sum(int(n) for t in logs for n in re.findall(r"(\d+) not: sending", t)),
             "records": sum(keys.values()),
             "distinct_keys": len(keys),
             "duplicates": sum(n - 1 for n in keys.values() if n > 1),
@@ -104,7 +122,7 @@ def test_every_alert_exactly_once_across_a_worker_sigkill(alerts_pipeline: Pipel
             "unexpected": len(set(keys) - expected),
             "s_from_last_kill_to_all": round(done - killed, 1),
         }
-        summary = report("alerts across a SIGKILL", figures)
+        summary = report(f"alerts across a SIGKILL (pause: {pause})", figures)
         assert set(keys) == expected and set(keys.values()) == {1}, summary
     finally:
         for worker in workers:

@@ -85,8 +85,8 @@ class MemoryTopic:
         if failing == "after":
             raise TimeoutError("acknowledgement lost")
 
-    async def contains(self, partition, offset, key):
-        return any(k == key for k, _ in self.logs[partition][offset:])
+    async def find(self, starts, keys):
+        return {k for p, offset in starts.items() for k, _ in self.logs[p][offset:] if k in keys}
 
     async def close(self):
         pass
