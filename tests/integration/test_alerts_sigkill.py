@@ -3,7 +3,6 @@ mid-way and restarted; every (alert, article) key is on the alerts topic exactly
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import time
@@ -16,7 +15,6 @@ from faults import Flow, Worker, report, wait_until
 from harness import Pipeline, _settings_from
 
 from streams.kafka.consumer import read_all
-from streams.search import make_backend
 
 pytestmark = pytest.mark.chaos  # SIGKILLs a worker: with the other fault tests, last
 
@@ -27,28 +25,17 @@ LEASE_S = 25.0  # a dead worker's claims are taken over after it (send timeout 1
 
 
 @pytest.fixture
-def alerts_pipeline(tmp_path, make_topic):
+def alerts_pipeline(tmp_path):
+    """A pipeline (topics, alias, alerts topic and indices of its own: harness.Pipeline) with a lease
+    short enough for a test."""
     pipeline = Pipeline(tmp_path)
-    tag = uuid.uuid4().hex[:8]
-    pipeline.env.update(
-        {
-            "NEWSSTREAMS_ALERTS__INDEX": f"alerts-test-{tag}",
-            "NEWSSTREAMS_ALERTS__LEDGER_INDEX": f"alerts-test-{tag}-sent",
-            "NEWSSTREAMS_ALERTS__TOPIC": make_topic("alerts", 4),
-            "NEWSSTREAMS_ALERTS__PENDING_LEASE_S": str(LEASE_S),
-        }
-    )
+    pipeline.env["NEWSSTREAMS_ALERTS__PENDING_LEASE_S"] = str(LEASE_S)
     pipeline.settings = _settings_from(pipeline.env)
     try:
         pipeline.setup()
         yield pipeline
     finally:
         pipeline.close()
-        a = pipeline.settings.alerts
-        search = make_backend(pipeline.settings.search)
-        with contextlib.suppress(Exception):
-            search.client.indices.delete(index=f"{a.index},{a.ledger_index}")
-        search.close()
 
 
 PAUSE_S = {"before": 3, "after": 1}
