@@ -27,15 +27,17 @@ from streams.kafka.consumer import read_all
 from streams.search import SearchBackend, make_backend
 from streams.settings import SearchSettings, Settings
 
+pytestmark = pytest.mark.search_kinds  # OpenSearch, and our Elasticsearch client through the compat proxy
+
 
 @pytest.fixture
-def alert_settings(search_settings: SearchSettings, make_topic: Callable[..., str]) -> Iterator[Settings]:
+def alert_settings(kind_settings: SearchSettings, make_topic: Callable[..., str]) -> Iterator[Settings]:
     """Settings with an alerts topic, alerts index and ledger of this test's own (dropped afterwards)."""
     tag = uuid.uuid4().hex[:8]
     base = Settings()
     settings = base.model_copy(
         update={
-            "search": search_settings,
+            "search": kind_settings,
             "alerts": base.alerts.model_copy(
                 update={
                     "index": f"alerts-test-{tag}",
@@ -50,7 +52,7 @@ def alert_settings(search_settings: SearchSettings, make_topic: Callable[..., st
         }
     )
     yield settings
-    search = make_backend(search_settings)
+    search = make_backend(kind_settings)
     with contextlib.suppress(Exception):
         search.client.indices.delete(index=f"{settings.alerts.index},{settings.alerts.ledger_index}")
     search.close()
@@ -131,6 +133,8 @@ def test_cli_add_list_remove(alert_settings: Settings, tmp_path) -> None:
         pipeline.env.update(
             {
                 "NEWSSTREAMS_SEARCH__URL": alert_settings.search.url,
+                "NEWSSTREAMS_SEARCH__BACKEND": alert_settings.search.backend,
+                "NEWSSTREAMS_ALERTS__TOPIC": a.topic,
                 "NEWSSTREAMS_ALERTS__INDEX": a.index,
                 "NEWSSTREAMS_ALERTS__LEDGER_INDEX": a.ledger_index,
             }
@@ -150,6 +154,22 @@ def test_cli_add_list_remove(alert_settings: Settings, tmp_path) -> None:
         ]
         assert pipeline.cli("alerts", "remove", "putin").returncode == 0
         assert pipeline.cli("alerts", "remove", "putin").returncode == 1
+
+        sent = [records.alert_record("putin", d, "2026-12-01T10:00:01Z") for d in DOCS[:3]]
+        stage = AlertsStage(alert_settings, make_backend(alert_settings.search))
+
+        async def send():
+            try:
+                await stage.topic.send([(0, f"putin|{r['article_id']}".encode(), records.encode(r)) for r in sent])
+            finally:
+                await stage.close()
+
+        asyncio.run(send())
+        tailed = pipeline.cli("alerts", "tail", "--from-beginning", "--limit", "3", "--json", timeout=60)
+        assert tailed.returncode == 0, tailed.stderr.decode()
+        assert [json.loads(line) for line in tailed.stdout.splitlines()] == sent
+        lines = pipeline.cli("alerts", "tail", "--from-beginning", "--limit", "1", timeout=60).stdout.decode()
+        assert lines.split("\t") == ["putin", "2026-12-01 10:00", "nl", "doc-0", "Poetin ontmoet Xi in Peking\n"]
     finally:
         pipeline.backend.close()
 
