@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import CollectorRegistry, Counter
+
 from streams.alerts import records
 from streams.alerts.ledger import PENDING, Entry, Ledger, plan
 from streams.alerts.topic import AlertsTopic
@@ -69,13 +71,22 @@ def matches_of(percolated: list[tuple[dict, list[int]]], docs: list[dict]) -> di
 
 
 class AlertsStage:
-    def __init__(self, settings: Settings, search: SearchBackend, topic: AlertsTopic | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        search: SearchBackend,
+        topic: AlertsTopic | None = None,
+        registry: CollectorRegistry | None = None,  # the worker's /metrics
+    ):
         self.settings = settings
         self.alerts = settings.alerts
         self.search = search
         self.ledger = Ledger(search, self.alerts.ledger_index)
         self.topic = topic or AlertsTopic(settings.kafka, self.alerts)
-        self.webhooks = Webhooks(self.alerts)
+        registry = registry or CollectorRegistry()  # not the global one: a name registers once per registry
+        self.p_sent = Counter("newsstreams_alerts_sent", "Alert records sent to the alerts topic", registry=registry)
+        self.p_hooks = Counter("newsstreams_alert_webhooks", "Webhook deliveries", ["outcome"], registry=registry)
+        self.webhooks = Webhooks(self.alerts, on_outcome=lambda outcome: self.p_hooks.labels(outcome).inc())
         self.owner = f"{uuid.uuid4().hex[:12]}"  # this process: a claim of its own needs no lease
         self._warned_missing = False
 
@@ -203,7 +214,9 @@ class AlertsStage:
         return [e.key for e in pending if e.key not in taken]
 
     async def _send(self, entries: list[Entry]) -> None:
-        await self.topic.send([(e.partition, e.key.encode("utf-8"), records.encode(e.record)) for e in entries])
+        if entries:
+            await self.topic.send([(e.partition, e.key.encode("utf-8"), records.encode(e.record)) for e in entries])
+            self.p_sent.inc(len(entries))
 
     def _webhook(self, match: Match, record: dict[str, Any]) -> None:
         if match.webhook:
@@ -214,7 +227,9 @@ class AlertsStage:
         await self.topic.close()
 
 
-def alerts_stage_for(settings: Settings, search: SearchBackend) -> Callable[[list[dict]], Awaitable[Any]]:
+def alerts_stage_for(
+    settings: Settings, search: SearchBackend, registry: CollectorRegistry | None = None
+) -> Callable[[list[dict]], Awaitable[Any]]:
     """What the index agent awaits with the documents it indexed, before acknowledging the batch."""
     if not settings.alerts.enabled:
 
@@ -222,4 +237,4 @@ def alerts_stage_for(settings: Settings, search: SearchBackend) -> Callable[[lis
             return None
 
         return disabled
-    return AlertsStage(settings, search)
+    return AlertsStage(settings, search, registry=registry)

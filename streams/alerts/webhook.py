@@ -29,11 +29,18 @@ def _retryable(status: int) -> bool:
 
 
 class Webhooks:
-    def __init__(self, settings: AlertsSettings, post: Post = post_json, backoff_s: float = 0.5):
+    def __init__(
+        self,
+        settings: AlertsSettings,
+        post: Post = post_json,
+        backoff_s: float = 0.5,
+        on_outcome: Callable[[str], None] = lambda outcome: None,  # delivered | failed | dropped (metrics)
+    ):
         self.timeout_s = settings.webhook_timeout_s
         self.retries = settings.webhook_retries
         self.backoff_s = backoff_s
         self.post = post
+        self.on_outcome = on_outcome
         self.queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(settings.webhook_queue_size)
         self.delivered = self.failed = self.dropped = 0
         self._task: asyncio.Task | None = None
@@ -49,6 +56,7 @@ class Webhooks:
             return True
         except asyncio.QueueFull:
             self.dropped += 1
+            self.on_outcome("dropped")
             log.warning(
                 "webhook queue full (%d waiting): dropped the delivery of %s|%s (%d dropped so far)",
                 self.queue.qsize(),
@@ -79,6 +87,7 @@ class Webhooks:
                 problem, retry = f"{type(exc).__name__}: {exc}", True
             if problem is None:
                 self.delivered += 1
+                self.on_outcome("delivered")
                 return True
             if not retry or attempt > self.retries:
                 break
@@ -86,6 +95,7 @@ class Webhooks:
             await asyncio.sleep(delay)
             delay *= 2
         self.failed += 1
+        self.on_outcome("failed")
         log.warning(
             "webhook %s failed for %s|%s: %s (after %d attempt(s))",
             redact_url(url),

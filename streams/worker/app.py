@@ -57,7 +57,7 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
     metrics = PipelineMetrics()
     deliver = Deliver(dlq, worker, metrics, kafka.max_message_bytes)
     enrich_batch = enrich_runner(settings, kafka.max_message_bytes - ENVELOPE_BYTES, enricher)
-    alerts = alerts_stage_for(settings, search)
+    alerts = alerts_stage_for(settings, search, metrics.registry)
 
     async def index_batch(records: Sequence[stages.Record]) -> stages.Outcome:
         items, dead = await asyncio.to_thread(stages.read_enriched, records)

@@ -116,8 +116,10 @@ def _stage(engine, topic) -> AlertsStage:
 
 def test_one_record_per_match_and_none_on_reprocessing():
     engine, topic = MemoryEngine(ALERTS), MemoryTopic()
-    first = asyncio.run(_stage(engine, topic)(DOCS + DOCS[:2]))  # an article twice in a batch: one record
+    stage = _stage(engine, topic)
+    first = asyncio.run(stage(DOCS + DOCS[:2]))  # an article twice in a batch: one record
     assert (first.matches, first.sent) == (5, 5)
+    assert stage.p_sent._value.get() == 5  # /metrics: newsstreams_alerts_sent_total
     again = asyncio.run(_stage(engine, topic)(DOCS))
     assert (again.sent, again.already) == (0, 5)
     assert topic.keys() == Counter(EXPECTED)

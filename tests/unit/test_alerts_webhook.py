@@ -70,6 +70,8 @@ def test_a_hanging_receiver_never_blocks_submit_and_a_full_queue_drops():
         return 200
 
     hooks = _hooks(hanging, queue=3)
+    outcomes = []
+    hooks.on_outcome = outcomes.append
 
     async def main():
         started = time.monotonic()
@@ -85,3 +87,4 @@ def test_a_hanging_receiver_never_blocks_submit_and_a_full_queue_drops():
     assert elapsed < 0.1
     assert accepted[:3] == [True] * 3 and sum(accepted) == 3
     assert hooks.dropped == 7 and hooks.delivered == 3
+    assert sorted(outcomes) == ["delivered"] * 3 + ["dropped"] * 7
