@@ -148,6 +148,10 @@ class AlertsStage:
         try:
             return await asyncio.to_thread(self.search.percolate, self.alerts.index, docs)
         except SearchError as exc:
+            if exc.status == 413 and len(docs) > 1:  # too large for one request: halves (as bulk does)
+                half = len(docs) // 2
+                first, second = await self._percolate(docs[:half]), await self._percolate(docs[half:])
+                return first + [(alert, [slot + half for slot in slots]) for alert, slots in second]
             if exc.error_type != "index_not_found_exception":
                 raise
             if not self._warned_missing:  # no alerts index: no alerts (`newsstreams setup` makes it)

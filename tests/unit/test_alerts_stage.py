@@ -196,6 +196,22 @@ def test_a_failing_engine_is_retried_and_never_raises():
     assert len(calls) == 3 and report.sent == 5
 
 
+def test_a_batch_too_large_to_percolate_at_once_is_split():
+    engine, topic = MemoryEngine(ALERTS), MemoryTopic()
+    percolate, sizes = engine.percolate, []
+
+    def limited(index, docs):
+        sizes.append(len(docs))
+        if len(docs) > 2:
+            raise SearchError("percolate: 413 request entity too large", status=413)
+        return percolate(index, docs)
+
+    engine.percolate = limited
+    report = asyncio.run(_stage(engine, topic)(DOCS))
+    assert report.sent == 5 and topic.keys() == Counter(EXPECTED)
+    assert max(s for s in sizes if s <= 2) == 2
+
+
 def test_a_missing_alerts_index_means_no_alerts():
     engine, topic = MemoryEngine(ALERTS), MemoryTopic()
 
