@@ -350,3 +350,34 @@ def test_percolate_time_of_a_500_document_batch(alert_settings: Settings, search
             "stage_same_batch_again_s": round(took[1], 3),
         },
     )
+
+
+def test_a_worker_with_a_hanging_webhook_indexes_and_alerts_everything(pipeline: Pipeline) -> None:
+    """A real worker; the alert's webhook receiver (a stub) hangs 10 s on every request."""
+    n = 300
+    with _hook_stub(hang_s=10) as (url, stub):
+        pipeline.env["NEWSSTREAMS_ALERTS__WEBHOOK_TIMEOUT_S"] = "1"
+        result = pipeline.cli("alerts", "add", "seed", "--source", "hook.example", "--webhook", url)
+        assert result.returncode == 0, result.stderr.decode()
+        articles = [
+            {"id": f"h{i}", "source": "hook.example", "title": f"Poetin {i}", "body": "Poetin sprak."} for i in range(n)
+        ]
+        pipeline.start_worker()
+        started = time.monotonic()
+        pipeline.produce_raw([json.dumps(a).encode() for a in articles])
+        pipeline.wait_for_count(n, timeout=180)
+        indexed_s = time.monotonic() - started
+        settings = pipeline.settings
+        deadline = time.monotonic() + 60
+        while sum(_keys(settings).values()) < n and time.monotonic() < deadline:
+            time.sleep(0.5)
+        keys = _keys(settings)
+        pipeline.stop_worker()
+    report(
+        "worker with a hanging webhook",
+        {"articles": n, "indexed_s": round(indexed_s, 1), "webhook_attempts": stub.attempts},
+    )
+    assert keys == Counter({f"seed|h{i}": 1 for i in range(n)})
+    # Called, and still far behind (each delivery takes 1 s per attempt) when everything was indexed and
+    # on the alerts topic: the deliveries ran beside the pipeline, not in it.
+    assert 1 <= stub.attempts < n // 10
