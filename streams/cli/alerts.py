@@ -19,6 +19,14 @@ alerts_app = typer.Typer(
 app.add_typer(alerts_app, name="alerts")
 
 
+TITLE_CHARS = 100
+
+
+def _short(title: str) -> str:
+    title = " ".join(title.split())
+    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
+
+
 def _failed(exc: Exception) -> str:
     from streams.search import TransientSearchError
 
@@ -116,7 +124,7 @@ def tail(
                 when = (record.get("published_at") or record.get("matched_at") or "-")[:16].replace("T", " ")
                 typer.echo(
                     f"{record['alert']}\t{when}\t{record.get('language') or '-'}\t"
-                    f"{record.get('article_id')}\t{record.get('title') or ''}"
+                    f"{record.get('article_id')}\t{_short(record.get('title') or '')}"
                 )
     except KafkaUnavailable as exc:  # MissingTopic included
         fail(f"{exc} (`newsstreams setup` creates the alerts topic)", 2)
