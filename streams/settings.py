@@ -270,11 +270,19 @@ class StoriesSettings(BaseModel):
     shingle_words: int = Field(3, ge=1)  # word n-grams of the normalised text
     num_perm: int = Field(128, ge=16)  # MinHash permutations
     bands: int = Field(32, ge=1)  # LSH bands of num_perm / bands rows each
-    duplicate_threshold: float = Field(0.8, gt=0, le=1)  # estimated Jaccard for "same text"
+    duplicate_threshold: float = Field(0.7, gt=0, le=1)  # estimated Jaccard for "same text" (docs/STORIES.md)
     window_hours: float = Field(48.0, gt=0)  # story candidates: published (else ingested) this close
     min_shared_entities: int = Field(2, ge=1)  # linked QIDs an article must share with a candidate
     join_threshold: float = Field(0.3, gt=0, le=1)  # score to join a candidate's story
     max_candidates: int = Field(50, ge=1)  # per article, from the index
+    place_weight: float = Field(0.5, ge=0, le=1)  # a shared LOC counts this much (the setting, not the event)
+    topic_weight: float = Field(0.1, ge=0, le=1)  # added when topics agree, taken off when they differ
+
+    @model_validator(mode="after")
+    def _whole_bands(self) -> StoriesSettings:
+        if self.num_perm % self.bands:
+            raise ValueError(f"num_perm ({self.num_perm}) must be a multiple of bands ({self.bands})")
+        return self
 
 
 class AlertsSettings(BaseModel):

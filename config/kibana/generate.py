@@ -277,6 +277,62 @@ VISUALIZATIONS: dict[str, tuple] = {
         pie_params(),
         [count(), terms("2", "topics.label", "segment", 20, "Topic")],
     ),
+    # Stories (story_id and duplicate_of are set by the worker when stories are enabled)
+    "newsstreams-vis-top-stories": (
+        ARTICLES,
+        "story_id:*",
+        "Top stories",
+        "Largest stories in the time range: articles, languages and sources, first and last published.",
+        "table",
+        table_params(20),
+        [
+            count(),
+            metric("2", "cardinality", "language", "Languages"),
+            metric("3", "cardinality", "source", "Sources"),
+            metric("4", "min", "published_at", "First seen"),
+            metric("5", "max", "published_at", "Last seen"),
+            terms("6", "story_id", "bucket", 50, "Story"),
+        ],
+    ),
+    "newsstreams-vis-stories-over-time": _xy_vis(
+        ARTICLES,
+        "story_id:*",
+        "Stories over time",
+        "Distinct stories with an article in each published_at bucket, and those articles.",
+        "line",
+        [
+            metric("1", "cardinality", "story_id", "Stories"),
+            count("2"),
+            date_histogram("3", "published_at"),
+        ],
+        "Stories / articles",
+    ),
+    "newsstreams-vis-stories-by-language": (
+        ARTICLES,
+        "story_id:*",
+        "Stories per language",
+        "Distinct stories with an article in each language (a cross-language story counts in each).",
+        "table",
+        table_params(10),
+        [
+            metric("1", "cardinality", "story_id", "Stories"),
+            count("2"),
+            terms("3", "language", "bucket", 10, "Language"),
+        ],
+    ),
+    "newsstreams-vis-most-copied": (
+        ARTICLES,
+        "duplicate_of:*",
+        "Most copied articles",
+        "Near-duplicates (wire copies) per original article, and how many sources carried them.",
+        "table",
+        table_params(10),
+        [
+            count(),
+            metric("2", "cardinality", "source", "Sources"),
+            terms("3", "duplicate_of", "bucket", 20, "Original article"),
+        ],
+    ),
     # Pipeline
     "newsstreams-vis-stage-totals": (
         METRICS,
@@ -409,11 +465,22 @@ VISUALIZATIONS: dict[str, tuple] = {
     ),
 }
 
+# Saved searches: id -> (data view, title, description, KQL query, columns, sort).
 SEARCHES = {
     "newsstreams-search-latest": (
         ARTICLES,
         "Latest articles",
+        "Newest articles with their entities and topics.",
+        "",
         ["title", "entity_names", "topics.label", "language", "source"],
+        [["published_at", "desc"]],
+    ),
+    "newsstreams-search-story-articles": (
+        ARTICLES,
+        "Articles by story",
+        "Newest articles with their story and, for a near-duplicate, the article it copies.",
+        "story_id:*",
+        ["title", "story_id", "duplicate_of", "language", "source"],
         [["published_at", "desc"]],
     ),
 }
@@ -449,6 +516,19 @@ DASHBOARDS = {
             ("newsstreams-vis-dlq-table", 24, 40, 24, 15),
             ("newsstreams-vis-batch-size", 0, 55, 24, 15),
             ("newsstreams-vis-indexed-by-model", 24, 55, 24, 15),
+        ],
+    ),
+    "newsstreams-dashboard-stories": (
+        "Stories",
+        "Which stories are big, in how many languages and sources, and which articles are copied.",
+        "now-7d",
+        None,
+        [
+            ("newsstreams-vis-top-stories", 0, 0, 48, 18),
+            ("newsstreams-vis-stories-over-time", 0, 18, 24, 15),
+            ("newsstreams-vis-stories-by-language", 24, 18, 24, 15),
+            ("newsstreams-vis-most-copied", 0, 33, 24, 18),
+            ("newsstreams-search-story-articles", 24, 33, 24, 18),
         ],
     ),
 }
@@ -494,16 +574,16 @@ def visualization(obj_id: str) -> dict:
 
 
 def saved_search(obj_id: str) -> dict:
-    view, title, columns, sort = SEARCHES[obj_id]
+    view, title, desc, query, columns, sort = SEARCHES[obj_id]
     return {
         "type": "search",
         "id": obj_id,
         "attributes": {
             "title": title,
-            "description": "Newest articles with their entities and topics.",
+            "description": desc,
             "columns": columns,
             "sort": sort,
-            "kibanaSavedObjectMeta": {"searchSourceJSON": _search_source("", highlightAll=True, version=True)},
+            "kibanaSavedObjectMeta": {"searchSourceJSON": _search_source(query, highlightAll=True, version=True)},
         },
         "references": [{"name": INDEX_REF, "type": "index-pattern", "id": view}],
     }

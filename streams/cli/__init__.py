@@ -16,6 +16,7 @@ from streams.cli import (  # noqa: F401 - registers the commands
     reindex,
     search,
     stack,
+    stories,
     worker,
 )
 from streams.cli.common import app, configure_logging

@@ -22,6 +22,7 @@ WORKFLOW = (
     "worker",
     "produce",
     "search",
+    "stories",
     "alerts",
     "dlq",
     "enrich",

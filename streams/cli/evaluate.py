@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -140,9 +141,15 @@ def eval_command(
     """Measure the enrichment on an annotated set: entities, linking, topics, language.
 
     Prints precision/recall/F1 for entities (per language, per type), linking accuracy, topic
-    accuracy, language accuracy and the models used. Exit 2 if the set is malformed.
+    accuracy, language accuracy and the models used. A labelled stories set (files with a "story",
+    docs/STORIES.md) gets near-duplicate precision/recall and story B-cubed precision/recall/F1.
+    Exit 2 if the set is malformed.
     """
     from streams.enrich import Enricher
+
+    if _is_stories_set(directory):
+        _eval_stories(directory, as_json, details)
+        return
     from streams.enrich.evaluate import InvalidCase, evaluate, load_cases
 
     try:
@@ -169,3 +176,47 @@ def eval_command(
     _summary(report)
     if details:
         _details(report)
+
+
+def _is_stories_set(directory: Path) -> bool:
+    first = next(iter(sorted(Path(directory).glob("*.json"))), None)
+    try:
+        return first is not None and "story" in json.loads(first.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False  # the entity loader names the problem
+
+
+def _eval_stories(directory: Path, as_json: bool, details: bool) -> None:
+    """The worker's duplicate and story rule over the enriched set, with an in-memory index."""
+    from streams.enrich import Enricher
+    from streams.stories.evaluate import InvalidCase, evaluate_cases, load_cases
+
+    try:
+        cases = load_cases(directory)
+    except InvalidCase as exc:
+        fail(str(exc), 2)
+    settings = get_settings()
+    results = Enricher(settings.enrich).enrich_batch([case.article for case in cases])
+    failed = [(c.article["id"], r.error) for c, r in zip(cases, results, strict=True) if r.error is not None]
+    if failed:
+        fail(f"enrichment failed for {len(failed)} article(s); first: {failed[0][0]}: {failed[0][1]}")
+    scores = evaluate_cases(cases, [r.doc for r in results], settings.stories)
+    if as_json:
+        print_json(scores)
+        return
+    dup, st, cross = scores["duplicates"], scores["stories"], scores["cross_language"]
+    table = Table(title=f"{scores['articles']} articles, {scores['gold_stories']} stories in {directory}")
+    for column in ("measure", "precision", "recall", "F1", "counts"):
+        table.add_column(column)
+    table.add_row(
+        "near-duplicates", _f(dup["precision"]), _f(dup["recall"]), _f(dup["f1"]),
+        f"{dup['right']} right of {dup['predicted']} flagged, {dup['gold']} labelled",
+    )  # fmt: skip
+    table.add_row(
+        "stories (B-cubed)", _f(st["precision"]), _f(st["recall"]), _f(st["f1"]),
+        f"{scores['predicted_stories']} predicted stories",
+    )  # fmt: skip
+    table.add_row("cross-language pairs joined", "", _f(cross["recall"]), "", f"{cross['joined']} of {cross['pairs']}")
+    console.print(table)
+    if details:
+        print_json(scores["errors"])

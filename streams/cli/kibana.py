@@ -45,7 +45,7 @@ def import_command(
         ),
     ] = 0,
 ) -> None:
-    """Import the data views and the News and Pipeline dashboards (overwrites: safe to repeat)."""
+    """Import the data views and the News, Stories and Pipeline dashboards (overwrites: safe to repeat)."""
     from streams.ops.dashboards import ImportFailed, Unreachable, describe_error, import_saved_objects
 
     if opensearch_dashboards and flavour == "kibana":

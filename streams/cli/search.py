@@ -40,18 +40,32 @@ def _title_cell(hit: Any) -> Text:
     return title
 
 
-def _hits_table(result: Any) -> Table:
-    table = Table("#", "title / matches", "date", "lang", "entities", "topics", show_lines=True)
+def _story_cell(size: int | None, languages: list[str], sources: list[str]) -> Text:
+    """ "3 articles" / "nl, en, de" / the sources (dim); "-" for an article without a story."""
+    if size is None:
+        return Text("-")
+    cell = Text(f"{size} article{'s' if size != 1 else ''}\n{', '.join(languages)}")
+    if sources:
+        cell.append("\n" + ", ".join(sources), style="dim")
+    return cell
+
+
+def _hits_table(result: Any, collapse: bool = False) -> Table:
+    columns = ["#", "title / matches", "date", "lang", "entities", "topics"] + (["story"] if collapse else [])
+    table = Table(*columns, show_lines=True)
     for n, hit in enumerate(result.hits, start=1):
         date = (hit.published_at or "-")[:16].replace("T", " ")
-        table.add_row(
+        row = [
             str(n),
             _title_cell(hit),
             date,
             hit.language or "-",
             Text(", ".join(hit.entities)),
             Text(", ".join(hit.topics)),
-        )
+        ]
+        if collapse:
+            row.append(_story_cell(hit.story_size, hit.story_languages, hit.story_sources))
+        table.add_row(*row)
     return table
 
 
@@ -104,6 +118,14 @@ def search_command(
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
     facets: Annotated[bool, typer.Option("--facets", help="Counts per entity, topic, language, source, day.")] = False,
+    collapse: Annotated[
+        bool,
+        typer.Option(
+            "--collapse",
+            help="One hit per story, with the story's size, languages and sources; articles without a "
+            "story are shown on their own.",
+        ),
+    ] = False,
 ) -> None:
     """Search indexed articles: highlights, filters and facets."""
     from streams.search import SearchError, search
@@ -120,6 +142,7 @@ def search_command(
             until=until,
             limit=limit,
             facets=facets,
+            collapse=collapse,
             settings=settings,
         )
     except SearchError as exc:  # InvalidQuery and TransientSearchError included
@@ -127,8 +150,12 @@ def search_command(
     if as_json:
         print_json(dataclasses.asdict(result))
         return
-    say(console, f"{len(result.hits)} of {result.total} matching article(s)")
+    if collapse:
+        groups = f"{len(result.hits)} of {result.groups} result(s), one per story"
+        say(console, f"{groups} ({result.total} matching article(s))")
+    else:
+        say(console, f"{len(result.hits)} of {result.total} matching article(s)")
     if result.hits:
-        console.print(_hits_table(result))
+        console.print(_hits_table(result, collapse))
     if facets:
         console.print(_facet_tables(result.facets))

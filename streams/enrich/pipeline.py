@@ -30,6 +30,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from streams.enrich.language import UND, LanguageDetector
 from streams.enrich.models import model_for
 from streams.enrich.topics import TopicScorer
 from streams.settings import EnrichSettings, Settings
+from streams.stories.fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,7 @@ class Enricher:
         topics_dir: Path | str | None = None,
         gazetteer: Gazetteer | None = None,
         translate: TranslateFn | None = None,
+        fingerprint: Callable[[dict], dict] | None = None,
     ):
         self.settings = settings
         self.languages = list(dict.fromkeys(settings.languages))
@@ -100,6 +103,7 @@ class Enricher:
         self.gazetteer = gazetteer or load_gazetteer(self.languages, settings.gazetteer_dir)
         self.topics = TopicScorer.load(topics_dir or settings.topics_dir, self.languages)
         self.translate = translate  # None: translations stay {} (a Translator plugs in here)
+        self.fingerprint = fingerprint  # near-duplicate signature (streams.stories), None: not computed
         self._pipelines: dict[str, EntityPipeline] = {}
         self._club_forms: dict[str, dict[str, str]] = {}  # per pipeline language (``clubs``)
         self._lock = threading.RLock()  # re-entrant: an unsupported language borrows "xx"
@@ -110,6 +114,8 @@ class Enricher:
         from streams.enrich.translate import make_translator
 
         kwargs.setdefault("translate", make_translator(settings.translate))
+        if settings.stories.enabled:  # here, in the enrich process, not on the index agent's loop
+            kwargs.setdefault("fingerprint", partial(fingerprint, settings=settings.stories))
         return cls(settings.enrich, **kwargs)
 
     # --- pipelines ----------------------------------------------------------------------------
@@ -248,6 +254,8 @@ class Enricher:
             enriched_at=enriched_at,
         )
         result["pipeline"] = pipeline
+        if self.fingerprint is not None:
+            result["fingerprint"] = self.fingerprint(result)
         return result
 
     def _entities(self, mentions: list[Mention], text: str, title_len: int, body_start: int) -> list[dict]:

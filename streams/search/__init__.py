@@ -1,4 +1,4 @@
-"""Search layer: index template, Elasticsearch/OpenSearch backends, safe queries. No Kafka here."""
+"""Search layer: index template, Elasticsearch/OpenSearch backends, safe queries, stories. No Kafka here."""
 
 from streams.search.backends import (
     DocError,
@@ -9,7 +9,8 @@ from streams.search.backends import (
     TransientSearchError,
     make_backend,
 )
-from streams.search.queries import Hit, InvalidQuery, SearchResult, build_query, search
+from streams.search.queries import Hit, InvalidQuery, SearchResult, build_collapsed_search, build_query, search
+from streams.search.stories import StoriesResult, Story, build_stories_query, parse_stories, top_stories
 
 __all__ = [
     "DocError",
@@ -20,8 +21,14 @@ __all__ = [
     "SearchBackend",
     "SearchError",
     "SearchResult",
+    "StoriesResult",
+    "Story",
     "TransientSearchError",
+    "build_collapsed_search",
     "build_query",
+    "build_stories_query",
     "make_backend",
+    "parse_stories",
     "search",
+    "top_stories",
 ]

@@ -29,7 +29,7 @@ import elasticsearch.serializer
 import opensearchpy
 
 from streams.search import template
-from streams.settings import SearchSettings
+from streams.settings import SearchSettings, Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ class SearchBackend(Protocol):
     def write_metrics(self, docs: list[dict]) -> None: ...
     def get(self, doc_id: str) -> dict | None: ...
     def search(self, body: dict) -> dict: ...
+    def msearch(self, bodies: list[dict]) -> list[dict]: ...
+    def update_fields(self, updates: dict[str, dict]) -> list[DocError]: ...
     def count(self, query: dict | None = None) -> int: ...
     def refresh(self) -> None: ...
     def ping(self) -> bool: ...
@@ -397,6 +399,34 @@ class _Backend:
         with self._call("search"):
             return self._body(self.client.search(index=self.alias, body=body), "search")
 
+    def msearch(self, bodies: list[dict]) -> list[dict]:
+        """One response per body, in order, in one round trip; a failed search raises like ``search``."""
+        if not bodies:
+            return []
+        lines: list[dict] = []
+        for body in bodies:
+            lines += [{}, body]
+        with self._call("msearch"):
+            responses = self._body(self.client.msearch(index=self.alias, body=lines), "msearch")["responses"]
+        for resp in responses:
+            if "error" in resp:
+                status = resp.get("status")
+                error_type, reason = error_reason(resp["error"])
+                cls = TransientSearchError if isinstance(status, int) and _is_transient_status(status) else SearchError
+                raise cls(f"msearch: {self._where()}: {reason}", status=status, error_type=error_type)
+        return responses
+
+    def update_fields(self, updates: dict[str, dict]) -> list[DocError]:
+        """Set ``fields`` on the documents with these ids (bulk partial updates); refusals come back."""
+        if not updates:
+            return []
+        operations: list[dict] = []
+        for doc_id, fields in updates.items():
+            operations += [{"update": {"_id": str(doc_id)}}, {"doc": fields}]
+        with self._call("bulk update"):
+            resp = self.client.bulk(body=operations, index=self.alias, require_alias=True)
+        return parse_bulk_response(self._body(resp, "bulk update"))
+
     def count(self, query: dict | None = None) -> int:
         body = {"query": query} if query else None
         with self._call("count"):
@@ -617,3 +647,21 @@ def make_backend(settings: SearchSettings) -> SearchBackend:
     if settings.backend == "opensearch":
         return OpenSearchBackend(settings)
     raise ValueError(f"unknown search backend {settings.backend!r}")
+
+
+@contextmanager
+def using_backend(
+    backend: SearchBackend | None, settings: SearchSettings | Settings | None = None
+) -> Iterator[SearchBackend]:
+    """``backend`` as given, or one made from ``settings`` (search or whole settings; default: the
+    settings in force) and closed afterwards: the rule of the query functions' ``backend=`` argument."""
+    if backend is not None:
+        yield backend
+        return
+    if isinstance(settings, Settings):
+        settings = settings.search
+    own = make_backend(settings or get_settings().search)
+    try:
+        yield own
+    finally:
+        own.close()

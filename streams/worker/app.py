@@ -1,6 +1,6 @@
 r"""The Faust app: two agents joined by a topic.
 
-    articles.raw --enrich--> articles.enriched --index--> search engine
+    articles.raw --enrich--> articles.enriched --index (stories)--> search engine
            \__________________________ articles.dlq <______/
 
 Each agent takes a batch, runs its stage (``stages``, isolated per record by ``delivery.isolated``),
@@ -29,6 +29,7 @@ from streams.worker.enrich_process import EnrichProcess
 from streams.worker.heap import HeapFreezer
 from streams.worker.metrics import PipelineMetrics
 from streams.worker.monitor import add_monitoring
+from streams.worker.stories import StoryStep
 
 ENVELOPE_BYTES = 64 * 1024  # producer batch overhead and headers below the broker's message limit
 
@@ -57,11 +58,14 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
     metrics = PipelineMetrics()
     deliver = Deliver(dlq, worker, metrics, kafka.max_message_bytes)
     enrich_batch = enrich_runner(settings, kafka.max_message_bytes - ENVELOPE_BYTES, enricher)
+    stories = StoryStep(search, settings.stories, worker)
     alerts = alerts_stage_for(settings, search, metrics.registry)
 
     async def index_batch(records: Sequence[stages.Record]) -> stages.Outcome:
         items, dead = await asyncio.to_thread(stages.read_enriched, records)
-        outcome = stages.index_outcome(items, await index_documents(search, [d for _, d in items], worker))
+        docs = [d for _, d in items]
+        await stories(docs)
+        outcome = stages.index_outcome(items, await index_documents(search, docs, worker))
         outcome.dead += dead
         return outcome
 

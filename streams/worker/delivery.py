@@ -7,19 +7,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
-from tenacity import AsyncRetrying, retry_if_exception, stop_never, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, retry_if_exception_type, stop_never, wait_exponential_jitter
 
 from streams.contracts.dates import utc_now_iso
-from streams.search import DocError, SearchBackend, SearchError
+from streams.search import DocError, SearchBackend, SearchError, TransientSearchError
 from streams.settings import WorkerSettings
 from streams.worker.metrics import PipelineMetrics
 from streams.worker.stages import DeadLetter, Outcome, Record, dead_letter_message, describe_error
 
 log = logging.getLogger("streams.worker")
 
+T = TypeVar("T")
 _TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
 
 
@@ -115,6 +116,28 @@ async def _bulk_until_accepted(search: SearchBackend, docs: list[dict], worker: 
                 doc.setdefault("pipeline", {})["indexed_at"] = indexed_at
             return await asyncio.to_thread(search.bulk_index, docs)
     return []  # unreachable: stop_never
+
+
+async def until_answered(call: Callable[[], T], what: str, worker: WorkerSettings) -> T:
+    """``call()`` in a thread, retried with backoff and jitter while the engine is unreachable or busy
+    (TransientSearchError): a lookup waits for the engine as indexing does, it never fails a batch."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(TransientSearchError),
+        wait=wait_exponential_jitter(multiplier=worker.retry_backoff_initial_s, max=worker.retry_backoff_max_s),
+        stop=stop_never,
+        before_sleep=lambda state: log.warning(
+            "%s failed (%s); retry %d in %.1fs",
+            what,
+            state.outcome.exception(),
+            state.attempt_number,
+            state.next_action.sleep,
+            extra={"event": "retry", "stage": "index", "attempt": state.attempt_number},
+        ),
+        reraise=True,
+    ):
+        with attempt:
+            return await asyncio.to_thread(call)
+    raise AssertionError("unreachable: stop_never")
 
 
 # --- delivery -------------------------------------------------------------------------------------

@@ -72,6 +72,8 @@ def invoke():
         (["kibana", "import", "--opensearch-dashboards", "--space", "ops"], "--space"),
         (["search", "x", "--lang", "klingon"], "--lang"),
         (["search", "x", "--limit", "-1"], "--limit"),
+        (["stories", "--lang", "klingon"], "--lang"),
+        (["stories", "--limit", "-1"], "--limit"),
         (["produce", "seeds", "--language", "klingon"], "--language"),
         (["enrich", "seeds", "--language", "klingon"], "--language"),
         (["dlq", "replay", "--since", "yesterday"], "--since"),
@@ -105,3 +107,11 @@ def test_language_options_are_normalised(invoke, monkeypatch):
     assert seen["lang"] == "nl"
     assert invoke("search", "x", "--lang", "UND").exit_code == 2
     assert seen["lang"] == "und"
+
+    def fake_top_stories(**kwargs):
+        seen.update(kwargs)
+        raise InvalidQuery("stop here")
+
+    monkeypatch.setattr("streams.search.top_stories", fake_top_stories)
+    assert invoke("stories", "--lang", "DE-at").exit_code == 2
+    assert seen["lang"] == "de"

@@ -317,3 +317,19 @@ def test_eval_command_rejects_a_malformed_set(tmp_path):
     (tmp_path / "bad.json").write_text('{"article": {}}', encoding="utf-8")
     result = CliRunner().invoke(app, ["eval", str(tmp_path)])
     assert result.exit_code == 2
+
+
+def test_eval_command_measures_a_stories_set(tmp_path):
+    body = "The storm closed the port of Rotterdam on Monday; ships waited at sea for two days. " * 4
+    for i, (story, dup) in enumerate([("storm", None), ("storm", "a0"), ("other", None)]):
+        text = body if story == "storm" else "Ajax won the cup final in Amsterdam after extra time. " * 4
+        article = {"id": f"a{i}", "title": "T", "body": text, "language": "en",
+                   "published_at": f"2026-11-0{i + 1}T10:00:00Z"}  # fmt: skip
+        (tmp_path / f"a{i}.json").write_text(json.dumps({"article": article, "story": story, "duplicate_of": dup}))
+    result = CliRunner().invoke(app, ["eval", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["articles"] == 3 and out["gold_stories"] == 2
+    assert out["duplicates"]["right"] == 1 and out["stories"]["f1"] == 1.0
+    table = CliRunner().invoke(app, ["eval", str(tmp_path)])
+    assert table.exit_code == 0 and "B-cubed" in table.stdout

@@ -400,7 +400,7 @@ def test_dashboards_have_the_promised_panels(product: str) -> None:
     objects = load(FILES[product])
     by_id = {o["id"]: o for o in objects}
     dashboards = {o["attributes"]["title"]: o for o in objects if o["type"] == "dashboard"}
-    assert set(dashboards) == {"News", "Pipeline"}
+    assert set(dashboards) == {"News", "Pipeline", "Stories"}
 
     def uses(title: str) -> set[tuple[str, str, str]]:
         """(vis type or "search", agg type, field) of every panel of a dashboard."""
@@ -414,7 +414,7 @@ def test_dashboards_have_the_promised_panels(product: str) -> None:
             found |= {(vis["type"], a["type"], a["params"].get("field", "")) for a in vis["aggs"]}
         return found
 
-    news, pipeline = uses("News"), uses("Pipeline")
+    news, pipeline, stories = uses("News"), uses("Pipeline"), uses("Stories")
     for agg in [
         ("date_histogram", "published_at"),
         ("terms", "language"),
@@ -437,6 +437,15 @@ def test_dashboards_have_the_promised_panels(product: str) -> None:
         ("terms", "reason"),
     ]:
         assert any(u[1:] == agg for u in pipeline), f"Pipeline lacks {agg}"
+    for agg in [
+        ("terms", "story_id"),  # top stories
+        ("cardinality", "language"),  # ... in how many languages
+        ("cardinality", "story_id"),  # stories over time, per language
+        ("date_histogram", "published_at"),
+        ("terms", "duplicate_of"),  # most copied articles
+    ]:
+        assert any(u[1:] == agg for u in stories), f"Stories lacks {agg}"
+    assert {("search", "column", c) for c in ("title", "story_id", "duplicate_of")} <= stories
 
 
 @pytest.mark.parametrize("product", ["kibana", "osd"])
@@ -512,6 +521,8 @@ BROKEN_VIS = [
     # the split direction back where Kibana before 7.7 kept it, or not a boolean
     ("newsstreams-vis-lag", lambda v: v["aggs"][1]["params"].update(row=v["params"].pop("row")), "params.row"),
     ("newsstreams-vis-lag", lambda v: v["params"].update(row="true"), "boolean visState.params.row"),
+    ("newsstreams-vis-top-stories", _set_field("terms", "story"), "not in the index mapping"),
+    ("newsstreams-vis-most-copied", _set_field("cardinality", "title"), "field is text"),
 ]
 
 
