@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: the whole pipeline on the local stack with the seed article(s).
-#   start the stack -> start a worker -> produce seeds/ -> wait until searchable -> search "Poetin"
+#   start the stack -> add an alert -> start a worker -> produce seeds/ -> wait until searchable
+#   -> search "Poetin" -> the alert record
 # The worker always stops at the end; the stack too unless KEEP=1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,9 @@ if ! $ns stack status >/dev/null 2>&1; then $ns stack up || exit 1; started_stac
 
 step "creating topics and index templates"
 $ns setup || exit 1
+
+step "newsstreams alerts add demo-putin --entity Q7747 (a saved search: Vladimir Putin in any language)"
+$ns alerts add demo-putin --entity Q7747 || exit 1
 
 log=.stack/logs/demo-worker.log
 step "starting a worker in the background (log: $log)"
@@ -40,4 +44,7 @@ done
 
 step "newsstreams search Poetin"
 $ns search Poetin --facets
+
+step "newsstreams alerts tail --from-beginning --limit 1 (the alert the seed raised, once)"
+timeout 60 $ns alerts tail --from-beginning --limit 1 || echo "no alert record within 60s; see $log"
 echo; echo "demo finished in $(( $(date +%s) - t0 ))s"

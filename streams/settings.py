@@ -289,11 +289,23 @@ class AlertsSettings(BaseModel):
     """Saved-search alerts (``streams.alerts``): percolator queries, one record per match."""
 
     enabled: bool = True
-    index: str = "articles-alerts"  # percolator queries
-    ledger_index: str = "articles-alerts-sent"  # (alert, article) pairs delivered: exactly once
+    # Not "articles-...": the articles template's pattern (<alias>-*) would claim those indices.
+    index: str = "newsstreams-alerts"  # percolator queries
+    ledger_index: str = "newsstreams-alerts-sent"  # (alert, article) pairs delivered: exactly once
     topic: str = "articles.alerts"
+    # A pair another worker claimed but has not marked sent is taken over only after this long: more
+    # than a claim-to-acknowledgement can take (the alerts producer gives up after send_timeout_s).
+    pending_lease_s: float = Field(30.0, gt=0)
+    send_timeout_s: float = Field(10.0, gt=0)
     webhook_timeout_s: float = Field(5.0, gt=0)
     webhook_retries: int = Field(3, ge=0, le=10)
+    webhook_queue_size: int = Field(1000, ge=1)  # deliveries waiting; a full queue drops (and counts)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_send(self) -> AlertsSettings:
+        if self.pending_lease_s <= 2 * self.send_timeout_s:
+            raise ValueError("alerts.pending_lease_s must be more than twice alerts.send_timeout_s")
+        return self
 
 
 class Settings(BaseSettings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from streams.cli import (  # noqa: F401 - registers the commands
+    alerts,
     dlq,
     enrich,
     evaluate,

@@ -23,6 +23,7 @@ WORKFLOW = (
     "produce",
     "search",
     "stories",
+    "alerts",
     "dlq",
     "enrich",
     "models",

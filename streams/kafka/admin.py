@@ -44,12 +44,13 @@ def admin_client(kafka: KafkaSettings, attempts: int = 5, delay_s: float = 2.0) 
     )
 
 
-def ensure_topics(kafka: KafkaSettings) -> list[str]:
-    """Create raw, enriched and DLQ topics where missing; return the names created."""
+def ensure_topics(kafka: KafkaSettings, extra: list[str] | None = None) -> list[str]:
+    """Create raw, enriched and DLQ topics (and ``extra`` ones, e.g. the alerts topic) where missing;
+    return the names created."""
     admin = admin_client(kafka)
     try:
         existing = set(admin.list_topics())
-        wanted = [kafka.topic_raw, kafka.topic_enriched, kafka.topic_dlq]
+        wanted = [kafka.topic_raw, kafka.topic_enriched, kafka.topic_dlq, *(extra or [])]
         missing = [
             NewTopic(
                 name,

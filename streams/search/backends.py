@@ -33,6 +33,8 @@ from streams.settings import SearchSettings, Settings, get_settings
 
 log = logging.getLogger(__name__)
 
+MAX_ALERTS = 10_000  # saved-search alerts per alerts index (one page of the engines' default window)
+
 
 class SearchError(Exception):
     """A search-engine request failed; ``status`` is the HTTP status when there was a response."""
@@ -82,6 +84,16 @@ class SearchBackend(Protocol):
     def refresh_index(self, index: str) -> None: ...
     def count_index(self, index: str, query: dict | None = None) -> int: ...
     def delete_index(self, index: str) -> None: ...
+    # saved-search alerts (streams/alerts): plain indices named by settings.alerts
+    def ensure_plain_index(self, index: str, mappings: dict) -> None: ...
+    def put_alert(self, index: str, name: str, doc: dict) -> None: ...
+    def delete_alert(self, index: str, name: str) -> bool: ...
+    def list_alerts(self, index: str) -> list[dict]: ...
+    def percolate(self, index: str, docs: list[dict]) -> list[tuple[dict, list[int]]]: ...
+    def get_many(self, index: str, ids: list[str]) -> dict[str, dict]: ...
+    def create_many(self, index: str, docs: dict[str, dict]) -> set[str]: ...
+    def replace_if(self, index: str, doc_id: str, doc: dict, seq_no: int, primary_term: int) -> bool: ...
+    def put_many(self, index: str, docs: dict[str, dict]) -> None: ...
 
 
 def _is_transient_status(status: int) -> bool:
@@ -432,6 +444,119 @@ class _Backend:
 
     def close(self) -> None:
         self.client.close()
+
+    # --- saved-search alerts (streams/alerts): thin calls on plain indices ------------------------
+    def ensure_plain_index(self, index: str, mappings: dict) -> None:
+        """Create ``index`` with ``mappings``, or add properties new since it was created (idempotent)."""
+        with self._call("check index"):
+            exists = bool(self.client.indices.exists(index=index))
+        if not exists:
+            try:
+                with self._call("create index"):
+                    self.client.indices.create(index=index, body={"mappings": mappings})
+                log.info("created index %s", index)
+                return
+            except SearchError as exc:
+                if exc.error_type != "resource_already_exists_exception":  # else another worker won the race
+                    raise
+        with self._call("put mapping"):
+            self.client.indices.put_mapping(index=index, body=mappings)
+
+    def put_alert(self, index: str, name: str, doc: dict) -> None:
+        """Store (or replace) an alert; refreshed, so the next percolation and listing see it."""
+        with self._call("put alert"):
+            self.client.index(index=index, id=name, body=doc, refresh=True)
+
+    def delete_alert(self, index: str, name: str) -> bool:
+        """False if there was no such alert."""
+        try:
+            with self._call("delete alert"):
+                self.client.delete(index=index, id=name, refresh=True)
+        except SearchError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def list_alerts(self, index: str) -> list[dict]:
+        body = {"query": {"match_all": {}}, "size": MAX_ALERTS, "sort": [{"name": "asc"}]}
+        with self._call("list alerts"):
+            resp = self._body(self.client.search(index=index, body=body), "list alerts")
+        return [h["_source"] for h in resp["hits"]["hits"]]
+
+    def percolate(self, index: str, docs: list[dict]) -> list[tuple[dict, list[int]]]:
+        """Every alert that matches one of ``docs`` (as indexed), with the positions of those it
+        matches: one request for the whole batch."""
+        if not docs:
+            return []
+        body = {
+            "query": {"percolate": {"field": "query", "documents": [self.document(d) for d in docs]}},
+            "size": MAX_ALERTS,
+            "_source": ["name", "webhook"],
+        }
+        with self._call("percolate"):
+            resp = self._body(self.client.search(index=index, body=body), "percolate")
+        matches = []
+        for hit in resp["hits"]["hits"]:
+            # One document: the engines may leave the slot out.
+            slots = (hit.get("fields") or {}).get("_percolator_document_slot", [0] if len(docs) == 1 else [])
+            matches.append((hit["_source"], [int(s) for s in slots]))
+        return matches
+
+    def get_many(self, index: str, ids: list[str]) -> dict[str, dict]:
+        """id -> {"_source", "_seq_no", "_primary_term"} of those that exist (real-time: no refresh needed)."""
+        if not ids:
+            return {}
+        with self._call("mget"):
+            resp = self._body(self.client.mget(index=index, body={"ids": ids}), "mget")
+        return {d["_id"]: d for d in resp["docs"] if d.get("found")}
+
+    def create_many(self, index: str, docs: dict[str, dict]) -> set[str]:
+        """Create each document unless its id exists; the ids this call created. Creation is atomic
+        per id: of two callers creating the same id, exactly one gets it."""
+        if not docs:
+            return set()
+        operations: list[dict] = []
+        for doc_id, doc in docs.items():
+            operations += [{"create": {"_id": doc_id}}, doc]
+        with self._call("bulk create"):
+            resp = self._body(self.client.bulk(body=operations, index=index), "bulk create")
+        created, failed = set(), []
+        for item in resp.get("items", []):
+            result = item["create"]
+            if result.get("status") in (200, 201):
+                created.add(result["_id"])
+            elif result.get("status") != 409:  # 409: exists already
+                failed.append(result)
+        if failed:
+            status = int(failed[0].get("status", 0))
+            cls = TransientSearchError if _is_transient_status(status) else SearchError
+            raise cls(f"bulk create in {index}: {error_reason(failed[0].get('error'))[1]}", status=status)
+        return created
+
+    def replace_if(self, index: str, doc_id: str, doc: dict, seq_no: int, primary_term: int) -> bool:
+        """Replace the document only if it is still the version read (compare and set); False if not."""
+        try:
+            with self._call("replace"):
+                self.client.index(index=index, id=doc_id, body=doc, if_seq_no=seq_no, if_primary_term=primary_term)
+        except SearchError as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    def put_many(self, index: str, docs: dict[str, dict]) -> None:
+        """Write (overwrite) the documents; raises if any was not written."""
+        if not docs:
+            return
+        operations: list[dict] = []
+        for doc_id, doc in docs.items():
+            operations += [{"index": {"_id": doc_id}}, doc]
+        with self._call("bulk"):
+            resp = self._body(self.client.bulk(body=operations, index=index), "bulk")
+        rejected = parse_bulk_response(resp)
+        if rejected:
+            raise SearchError(f"bulk in {index}: {rejected[0].status} {rejected[0].reason}", status=rejected[0].status)
 
 
 class _TolerantJsonSerializer(elasticsearch.serializer.JsonSerializer):

@@ -19,6 +19,7 @@ from functools import partial
 import faust
 from faust.types import EventT
 
+from streams.alerts.stage import alerts_stage_for
 from streams.enrich import Enricher
 from streams.search import SearchBackend, make_backend
 from streams.settings import Settings
@@ -58,6 +59,7 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
     deliver = Deliver(dlq, worker, metrics, kafka.max_message_bytes)
     enrich_batch = enrich_runner(settings, kafka.max_message_bytes - ENVELOPE_BYTES, enricher)
     stories = StoryStep(search, settings.stories, worker)
+    alerts = alerts_stage_for(settings, search, metrics.registry)
 
     async def index_batch(records: Sequence[stages.Record]) -> stages.Outcome:
         items, dead = await asyncio.to_thread(stages.read_enriched, records)
@@ -82,6 +84,7 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
             started = time.monotonic()
             outcome = await isolated("index", as_records(events), index_batch, worker)
             await deliver(outcome)
+            await alerts(outcome.passed)  # retried until delivered: never a dead letter, acked after it
             await ack(stream, events)
             metrics.batch("index", len(events), len(outcome.passed), time.monotonic() - started)
             metrics.indexed(outcome.passed)

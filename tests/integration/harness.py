@@ -61,6 +61,9 @@ class Pipeline:
                 "NEWSSTREAMS_KAFKA__TOPIC_ENRICHED": f"{tag}.enriched",
                 "NEWSSTREAMS_KAFKA__TOPIC_DLQ": f"{tag}.dlq",
                 "NEWSSTREAMS_KAFKA__GROUP_ID": f"newsstreams-{tag}",
+                "NEWSSTREAMS_ALERTS__TOPIC": f"{tag}.alerts",
+                "NEWSSTREAMS_ALERTS__INDEX": f"alerts-{tag}",
+                "NEWSSTREAMS_ALERTS__LEDGER_INDEX": f"alerts-{tag}-sent",
                 "NEWSSTREAMS_SEARCH__ALIAS": f"articles-{tag}",
                 "NEWSSTREAMS_WORKER__WEB_PORT": str(_free_port()),
                 "NEWSSTREAMS_WORKER__DATA_DIR": str(tmp / "worker-data"),
@@ -153,11 +156,14 @@ class Pipeline:
         self.stop_worker()
         with contextlib.suppress(Exception):
             drop_alias(self.backend)
+        with contextlib.suppress(Exception):
+            a = self.settings.alerts
+            self.backend.client.indices.delete(index=f"{a.index},{a.ledger_index}", ignore_unavailable=True)
         self.backend.close()
         with contextlib.suppress(Exception):
             admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka.bootstrap_servers)
             k = self.settings.kafka
-            admin.delete_topics([k.topic_raw, k.topic_enriched, k.topic_dlq])
+            admin.delete_topics([k.topic_raw, k.topic_enriched, k.topic_dlq, self.settings.alerts.topic])
             admin.close()
 
 
