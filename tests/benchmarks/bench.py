@@ -14,7 +14,12 @@ N seed-sized articles (the seed article with a numbered title and an id of its o
    send until all are searchable;
 5. the Faust pipeline (a worker of its own, tests/integration/harness.py, with the configured batch
    sizes and waits): first send until all are searchable;
-6. send -> searchable latency of articles sent one by one at half the rate the pipeline reached.
+6. send -> searchable latency of articles sent one by one at half the rate the pipeline reached;
+7. the Faust pipeline again, a new worker with stories and alerts off, and the ratio of the two.
+
+The pipeline of 5 and 6 runs as configured: stories on, alerts on with the saved searches of
+``BENCH_ALERTS`` (three match every article). Every article is a copy of the seed, so each one's
+story lookup finds a copy and a full page of candidates: the costly case for stories.
 
 The naive consumer and the pipeline get their articles from the same producer, aiokafka with large
 batches (about 0.05 s of a core per 1000 articles here; kafka-python needs 0.4 s of CPU and 0.7 s of
@@ -55,6 +60,7 @@ from harness import SEED, Pipeline, drop_alias, make_v1_alias  # noqa: E402
 from kafka import KafkaAdminClient, KafkaConsumer  # noqa: E402
 from kafka.admin import NewTopic  # noqa: E402
 
+from streams.alerts.manage import add_alert  # noqa: E402
 from streams.contracts.article import parse_raw  # noqa: E402
 from streams.enrich import Enricher  # noqa: E402
 from streams.enrich.pipeline import compose_text  # noqa: E402
@@ -337,6 +343,38 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(rank, len(values)) - 1]
 
 
+# Saved searches of the "with alerts" run: some match every seed article, most match none.
+BENCH_ALERTS = [
+    {"name": "poetin", "entity": "Q7747"},
+    {"name": "macron-moskou", "query": "Macron Moskou"},
+    {"name": "oekraine-nl", "query": "Oekraïne", "lang": "nl"},
+    *({"name": f"elsewhere-{i}", "query": f"onbekend{i} verkiezing"} for i in range(12)),
+    *({"name": f"entity-{i}", "entity": f"Q{1000 + i}"} for i in range(5)),
+]
+
+
+@contextlib.contextmanager
+def worker_pipeline(settings: Settings, *, alerts: int, stories: bool = True) -> Iterator[Pipeline]:
+    """A worker of its own, warmed up by one article, with the configured batch sizes and waits (the
+    test harness shortens its waits for tests of its own); ``stories=False``: stories and alerts off."""
+    p = Pipeline(Path(tempfile.mkdtemp(prefix="bench-")))
+    for key in ("enrich_batch_wait_s", "index_batch_wait_s"):
+        p.env[f"NEWSSTREAMS_WORKER__{key.upper()}"] = str(getattr(settings.worker, key))
+    if not stories:
+        p.env.update(NEWSSTREAMS_STORIES__ENABLED="false", NEWSSTREAMS_ALERTS__ENABLED="false")
+    try:
+        print("starting a worker ...", flush=True)
+        p.setup()
+        for alert in BENCH_ALERTS[:alerts]:
+            add_alert(**alert, settings=p.settings, backend=p.backend)
+        p.start_worker()
+        p.produce_raw(as_messages(seed_articles(1, "warm")))  # pipeline builds, connections
+        p.wait_for_count(1, timeout=300)
+        yield p
+    finally:
+        p.close()
+
+
 # --- the run --------------------------------------------------------------------------------------
 
 
@@ -444,20 +482,17 @@ def main(argv: list[str] | None = None) -> int:
             admin.delete_topics([naive_topic])
         admin.close()
 
-    p = Pipeline(Path(tempfile.mkdtemp(prefix="bench-")))
-    # The worker as configured (the test harness shortens its waits for tests of its own).
-    for key in ("enrich_batch_wait_s", "index_batch_wait_s"):
-        p.env[f"NEWSSTREAMS_WORKER__{key.upper()}"] = str(getattr(settings.worker, key))
     waits = f"batch waits {settings.worker.enrich_batch_wait_s}s + {settings.worker.index_batch_wait_s}s"
-    try:
-        print("starting a worker ...", flush=True)
-        p.setup()
-        p.start_worker()
-        p.produce_raw(as_messages(seed_articles(1, "warm")))  # pipeline builds, connections
-        p.wait_for_count(1, timeout=300)
+    with worker_pipeline(settings, alerts=len(BENCH_ALERTS)) as p:
         step("Faust pipeline")
         took = pipeline_throughput(p, as_messages(seed_articles(n, "bulk")), 1)
-        rate = table.rate("pipeline", "Faust pipeline, first send -> all searchable", n, took)
+        rate = table.rate(
+            "pipeline",
+            "Faust pipeline, first send -> all searchable",
+            n,
+            took,
+            f"stories and alerts on, {len(BENCH_ALERTS)} saved searches",
+        )
         step(f"latency at {rate / 2:.0f} articles/s")
         latencies = latency_at(p, as_messages(seed_articles(n, "lat")), rate / 2)
         table.values.update(latency_p50_s=percentile(latencies, 0.5), latency_p99_s=percentile(latencies, 0.99))
@@ -466,12 +501,15 @@ def main(argv: list[str] | None = None) -> int:
             f"p50 {percentile(latencies, 0.5):.2f} s, p99 {percentile(latencies, 0.99):.2f} s",
             f"{len(latencies)} articles, max {latencies[-1]:.2f}s; {waits}",
         )
-    finally:
-        p.close()
+    with worker_pipeline(settings, alerts=0, stories=False) as p:
+        step("Faust pipeline without stories and alerts")
+        took = pipeline_throughput(p, as_messages(seed_articles(n, "plain")), 1)
+        table.rate("pipeline_plain", "Faust pipeline, stories and alerts off", n, took)
 
     table.ratio("ratio enrichment core / bare spaCy", "core", "spacy")
     table.ratio("ratio pipeline / naive consumer", "pipeline", "naive")
     table.ratio("ratio pipeline / min(core, index)", "pipeline", ("core", "index"))
+    table.ratio("ratio pipeline with stories and alerts / without", "pipeline", "pipeline_plain")
     print(f"load average at end: {load_average()}", flush=True)
     print()
     print(table.markdown())

@@ -21,7 +21,8 @@ RATES = {
     "index": "bulk indexing alone, batches of 500",
     "index_v1": "bulk indexing alone, same documents, template version 1",
     "naive": "naive consumer",
-    "pipeline": "Faust pipeline",
+    "pipeline": "Faust pipeline, first send",
+    "pipeline_plain": "Faust pipeline, stories and alerts off",
 }
 ROWS = [
     *RATES.values(),
@@ -30,6 +31,7 @@ ROWS = [
     "ratio enrichment core / bare spaCy",
     "ratio pipeline / naive consumer",
     "ratio pipeline / min(core, index)",
+    "ratio pipeline with stories and alerts / without",
 ]
 
 
