@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: the whole pipeline on the local stack with the seed article(s).
-#   start the stack -> add an alert -> start a worker -> produce seeds/ -> wait until searchable
-#   -> search "Poetin" -> the alert record
+#   start the stack -> add an alert -> start a worker -> produce seeds/ (the NOS article, an English
+#   and a German report of the same event, a regional paper's copy of the NOS text) -> wait until
+#   searchable -> search "Poetin" -> one hit per story -> the stories -> the alert records
 # The worker always stops at the end; the stack too unless KEEP=1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,10 +35,11 @@ trap cleanup EXIT
 step "producing seeds/ to Kafka"
 $ns produce seeds/ --source nos.nl || exit 1
 
-step "waiting until the seed is searchable"
+n_seeds=$(ls seeds | wc -l)
+step "waiting until the $n_seeds seed articles are searchable"
 for i in $(seq 1 120); do
   if ! kill -0 "$worker" 2>/dev/null; then echo "the worker died; last lines of $log:"; tail -30 "$log"; exit 1; fi
-  if $ns search Poetin --json 2>/dev/null | grep -q '"total": [1-9]'; then echo "searchable after ${i}s"; break; fi
+  if $ns search --entity Q7747 --json 2>/dev/null | grep -q "\"total\": $n_seeds"; then echo "searchable after ${i}s"; break; fi
   [ "$i" = 120 ] && { echo "not searchable after 120s; last lines of $log:"; tail -30 "$log"; exit 1; }
   printf '.'; sleep 1
 done
@@ -45,6 +47,13 @@ done
 step "newsstreams search Poetin"
 $ns search Poetin --facets
 
-step "newsstreams alerts tail --from-beginning --limit 1 (the alert the seed raised, once)"
-timeout 60 $ns alerts tail --from-beginning --limit 1 || echo "no alert record within 60s; see $log"
+step "newsstreams search Poetin --collapse (one hit per story: its size and languages)"
+$ns search Poetin --collapse
+
+step "newsstreams stories (the story: nl, en, de; the regional copy is flagged as a duplicate)"
+$ns stories
+$ns search --entity Q7747 --json | grep -E '"(id|story_id|duplicate_of)"' || true
+
+step "newsstreams alerts tail --from-beginning --limit $n_seeds (one record per article the alert matched, once)"
+timeout 60 $ns alerts tail --from-beginning --limit "$n_seeds" || echo "not every alert record within 60s; see $log"
 echo; echo "demo finished in $(( $(date +%s) - t0 ))s"

@@ -274,7 +274,7 @@ class StoriesSettings(BaseModel):
     window_hours: float = Field(48.0, gt=0)  # story candidates: published (else ingested) this close
     min_shared_entities: int = Field(2, ge=1)  # linked QIDs an article must share with a candidate
     join_threshold: float = Field(0.3, gt=0, le=1)  # score to join a candidate's story
-    max_candidates: int = Field(50, ge=1)  # per article, from the index
+    max_candidates: int = Field(20, ge=1)  # per article, from the index (each one costs the lookup)
     place_weight: float = Field(0.5, ge=0, le=1)  # a shared LOC counts this much (the setting, not the event)
     topic_weight: float = Field(0.1, ge=0, le=1)  # added when topics agree, taken off when they differ
 

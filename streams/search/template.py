@@ -179,14 +179,14 @@ def mappings() -> dict[str, Any]:
                 }
             ),
             "meta": {"type": "object", "enabled": False},
-            # Stories (streams.stories): LSH band keys are looked up by terms queries; the MinHash
-            # signature is read back from _source only, to estimate the similarity of a candidate.
+            # Stories (streams.stories): LSH band keys are looked up by terms queries; the entity keys
+            # and the packed MinHash signature are read back as doc values (never _source: a
+            # candidate lookup must not parse whole articles).
             "story_id": _KEYWORD,
             "duplicate_of": _KEYWORD,
             "duplicate_similarity": {"type": "float"},
-            "fingerprint": _object(
-                {"bands": _KEYWORD, "minhash": {"type": "long", "index": False, "doc_values": False}}
-            ),
+            "story_keys": _KEYWORD,
+            "fingerprint": _object({"bands": _KEYWORD, "signature": {"type": "binary", "doc_values": True}}),
         },
     }
 

@@ -11,9 +11,10 @@ reasons and its figures are in docs/STORIES.md. Nothing here talks to Kafka or a
     for doc, decision in zip(docs, assign(docs, candidates_from_responses(responses), settings)):
         doc.update(decision)
 
-A candidate is a plain dict shaped like an indexed document's ``_source`` (see ``CANDIDATE_SOURCE``):
-``id``, ``story_id``, ``duplicate_of``, ``published_at``, ``pipeline.ingested_at``, ``entity_ids``,
-``entities`` (``id``, ``label`` and ``name``), ``topics`` (``code``) and ``fingerprint``. A decision
+A candidate is a plain dict: an enriched article, or an indexed one read back from the doc values
+of ``CANDIDATE_FIELDS`` (``candidate_from_hit``): ``id``, ``story_id``, ``duplicate_of``,
+``published_at``, ``pipeline.ingested_at``, ``story_keys`` (its entity keys, stored by the worker
+with ``stored_fields``), ``topics`` (``code``) and ``fingerprint`` (``bands``, ``minhash``). A decision
 is ``{"story_id", "duplicate_of", "duplicate_similarity", "fingerprint"}``: the worker writes it into
 the document it indexes. A decision may also hold ``corrects``: ``{id: fields}`` of an indexed copy
 that came before its original and now points at it.
@@ -21,9 +22,13 @@ that came before its original and now points at it.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
+
+import numpy as np
 
 from streams.contracts.dates import parse_time, to_iso
 from streams.settings import StoriesSettings
@@ -32,20 +37,18 @@ from streams.stories.fingerprint import fingerprint, similarity
 PLACE = "LOC"
 NAMED = ("PER", "ORG")
 NAME_PREFIX = "name:"  # keys of unlinked names, apart from QIDs
-# What assign reads from an indexed candidate; nothing else is fetched.
-CANDIDATE_SOURCE = [
-    "id",
+PLACE_PREFIX = "place:"  # stored keys of places (``story_keys``): they weigh ``place_weight``
+# What assign reads from an indexed candidate, as doc values: the engine never parses a candidate's
+# _source (a whole article), which made the lookup of a 500-article batch take seconds.
+CANDIDATE_FIELDS = [
     "story_id",
     "duplicate_of",
     "published_at",
     "pipeline.ingested_at",
-    "entity_ids",
-    "entities.id",
-    "entities.label",
-    "entities.name",
+    "story_keys",
     "topics.code",
     "fingerprint.bands",
-    "fingerprint.minhash",
+    "fingerprint.signature",
 ]
 _NEVER = datetime.max.replace(tzinfo=UTC)
 BAND_BOOST = 10.0  # a copy (shared band key) ranks above any candidate found by entities alone
@@ -59,7 +62,10 @@ def story_for(article_id: str) -> str:
 def seen_at(doc: Mapping[str, Any]) -> datetime | None:
     """When the article happened for the rule: ``published_at``, else ``pipeline.ingested_at``."""
     value = doc.get("published_at") or (doc.get("pipeline") or {}).get("ingested_at")
-    return parse_time(value) if value else None
+    return _parse_time(value) if value else None
+
+
+_parse_time = lru_cache(maxsize=16384)(parse_time)  # a batch compares the same times many times
 
 
 def first_seen_key(doc: Mapping[str, Any]) -> tuple[datetime, str]:
@@ -76,6 +82,11 @@ def entity_weights(doc: Mapping[str, Any], settings: StoriesSettings) -> dict[st
     """Entity key -> weight. Keys are linked QIDs, and ``name:<name>`` for unlinked names (see
     ``unlinked_names``). Places (LOC) count ``place_weight``, people, organisations and the rest 1;
     a QID with several labels takes the highest, one without a label counts 1."""
+    stored = doc.get("story_keys")
+    if stored is not None:  # an indexed candidate (``stored_fields``)
+        return {
+            k.removeprefix(PLACE_PREFIX): settings.place_weight if k.startswith(PLACE_PREFIX) else 1.0 for k in stored
+        }
     weights: dict[str, float] = {}
     for entity in doc.get("entities") or []:
         qid = entity.get("id")
@@ -105,7 +116,11 @@ def topic_codes(doc: Mapping[str, Any]) -> set[str]:
 
 
 def story_score(
-    doc_weights: Mapping[str, float], doc_topics: set[str], candidate: Mapping[str, Any], settings: StoriesSettings
+    doc_weights: Mapping[str, float],
+    doc_topics: set[str],
+    candidate: Mapping[str, Any],
+    settings: StoriesSettings,
+    memo: dict | None = None,
 ) -> float:
     """How strongly an article belongs with a candidate's story; 0.0 below the shared-entity bar.
 
@@ -113,17 +128,27 @@ def story_score(
     when both have topics and they do not. The bar: the shared keys must weigh at least
     ``min_shared_entities`` (so one person plus the country they govern, 1.5, is not enough).
     """
-    cand_weights = entity_weights(candidate, settings)
+    cand_weights, cand_topics = _keys(candidate, settings, memo)
     shared = doc_weights.keys() & cand_weights.keys()
     shared_weight = sum(max(doc_weights[q], cand_weights[q]) for q in shared)
     if shared_weight < settings.min_shared_entities:
         return 0.0
     union = {**cand_weights, **{q: max(w, cand_weights.get(q, 0.0)) for q, w in doc_weights.items()}}
     score = shared_weight / sum(union.values())
-    cand_topics = topic_codes(candidate)
     if doc_topics and cand_topics:
         score += settings.topic_weight if doc_topics & cand_topics else -settings.topic_weight
     return score
+
+
+def _keys(doc: Mapping[str, Any], settings: StoriesSettings, memo: dict | None) -> tuple[dict[str, float], set[str]]:
+    """``entity_weights`` and ``topic_codes`` of ``doc``, computed once per batch when ``memo`` is given
+    (it holds the document too, so its ``id()`` is not reused while the memo lives)."""
+    if memo is None:
+        return entity_weights(doc, settings), topic_codes(doc)
+    found = memo.get(id(doc))
+    if found is None:
+        found = memo[id(doc)] = (doc, entity_weights(doc, settings), topic_codes(doc))
+    return found[1], found[2]
 
 
 def find_duplicate(
@@ -131,22 +156,25 @@ def find_duplicate(
 ) -> tuple[Mapping[str, Any], float] | None:
     """The first-seen copy in the pool (a shared band key and similarity >= threshold), or None."""
     keys = set(bands)
-    copies = []
-    for cand in pool:
-        fp = cand.get("fingerprint") or {}
-        other = fp.get("minhash") or []
-        if cand.get("id") == doc_id or len(other) != len(signature) or not keys.intersection(fp.get("bands") or ()):
-            continue  # (a signature of another length was made with other settings: not comparable)
-        score = similarity(signature, other)
+    sharing = [
+        cand
+        for cand in pool
+        if cand.get("id") != doc_id and keys.intersection((cand.get("fingerprint") or {}).get("bands") or ())
+    ]
+    for cand in sorted(sharing, key=first_seen_key):  # the first copy found is the first seen
+        score = similarity(signature, cand["fingerprint"].get("minhash") or [])  # other settings: 0.0
         if score >= threshold:
-            copies.append((cand, score))
-    return min(copies, key=lambda c: first_seen_key(c[0])) if copies else None
+            return cand, score
+    return None
 
 
-def decide(doc: Mapping[str, Any], pool: Sequence[Mapping[str, Any]], settings: StoriesSettings) -> dict:
+def decide(
+    doc: Mapping[str, Any], pool: Sequence[Mapping[str, Any]], settings: StoriesSettings, memo: dict | None = None
+) -> dict:
     """``{"story_id", "duplicate_of", "duplicate_similarity", "fingerprint"}`` for one article.
 
     ``pool`` holds the candidates: the index's and the batch's earlier articles, already decided.
+    ``memo``: per-candidate values kept across the decisions of one batch (``assign``).
     """
     doc_id = str(doc["id"])
     fp = doc.get("fingerprint") or fingerprint(doc, settings)
@@ -175,11 +203,13 @@ def decide(doc: Mapping[str, Any], pool: Sequence[Mapping[str, Any]], settings: 
     if earlier:
         decision["story_id"] = earlier[0]
         return decision
-    decision["story_id"] = best_story(doc, pool, settings) or story_for(doc_id)
+    decision["story_id"] = best_story(doc, pool, settings, memo) or story_for(doc_id)
     return decision
 
 
-def best_story(doc: Mapping[str, Any], pool: Sequence[Mapping[str, Any]], settings: StoriesSettings) -> str | None:
+def best_story(
+    doc: Mapping[str, Any], pool: Sequence[Mapping[str, Any]], settings: StoriesSettings, memo: dict | None = None
+) -> str | None:
     """The story of the best-scoring candidate at or above ``join_threshold`` (ties: first seen)."""
     weights, topics = entity_weights(doc, settings), topic_codes(doc)
     if not weights:
@@ -189,7 +219,7 @@ def best_story(doc: Mapping[str, Any], pool: Sequence[Mapping[str, Any]], settin
     for cand in pool:
         if cand.get("id") == doc.get("id"):
             continue
-        score = story_score(weights, topics, cand, settings)
+        score = story_score(weights, topics, cand, settings, memo)
         if score < settings.join_threshold:
             continue
         rank = (-score, first_seen_key(cand))
@@ -207,14 +237,23 @@ def assign(
         raise ValueError(f"{len(docs)} articles but {len(candidates)} candidate lists")
     # In first-seen order, so that an original decides before its copies; returned in input order.
     order = sorted(range(len(docs)), key=lambda i: first_seen_key(docs[i]))
+    memo: dict = {}
     decided: list[dict] = []
+    by_key: dict[str, set[int]] = {}  # band key or entity key -> positions in ``decided``
     out: list[dict] = [{}] * len(docs)
     for i in order:
         doc = docs[i]
         if not doc.get("id"):
             raise ValueError("an article without an id cannot join a story")
-        decision = decide(doc, [*candidates[i], *decided], settings)
+        fp = doc.get("fingerprint") or fingerprint(doc, settings)
+        keys = [*fp["bands"], *_keys(doc, settings, memo)[0]]
+        related = set().union(*(by_key[k] for k in keys if k in by_key))  # only these can be chosen
+        # The latest page of them: a copy among them leads to its original, a member to its story.
+        pool = [*candidates[i], *(decided[j] for j in sorted(related)[-settings.max_candidates :])]
+        decision = decide({**doc, "fingerprint": fp}, pool, settings, memo)
         out[i] = decision
+        for key in keys:
+            by_key.setdefault(key, set()).add(len(decided))
         decided.append({**doc, **decision})
     return out
 
@@ -258,7 +297,12 @@ def candidate_query(doc: Mapping[str, Any], settings: StoriesSettings) -> dict:
                 }
             }
         ]
-    return {"size": settings.max_candidates, "_source": CANDIDATE_SOURCE, "query": {"bool": query}}
+    return {
+        "size": settings.max_candidates,
+        "_source": False,
+        "docvalue_fields": CANDIDATE_FIELDS,
+        "query": {"bool": query},
+    }
 
 
 def candidate_queries(docs: Sequence[Mapping[str, Any]], settings: StoriesSettings) -> list[dict]:
@@ -268,4 +312,67 @@ def candidate_queries(docs: Sequence[Mapping[str, Any]], settings: StoriesSettin
 
 def candidates_from_responses(responses: Sequence[Mapping[str, Any]]) -> list[list[dict]]:
     """The candidates of each article from the msearch responses (in the order of the bodies)."""
-    return [[hit["_source"] for hit in resp.get("hits", {}).get("hits", [])] for resp in responses]
+    return [[candidate_from_hit(hit) for hit in resp.get("hits", {}).get("hits", [])] for resp in responses]
+
+
+def candidate_from_hit(hit: Mapping[str, Any]) -> dict:
+    """A hit of ``candidate_query`` (doc values of ``CANDIDATE_FIELDS``) as the candidate ``decide`` reads."""
+    fields = hit.get("fields") or {}
+
+    def one(name: str) -> Any:
+        values = fields.get(name) or [None]
+        return values[0]
+
+    signature = one("fingerprint.signature")
+    return {
+        "id": hit["_id"],
+        "story_id": one("story_id"),
+        "duplicate_of": one("duplicate_of"),
+        "published_at": one("published_at"),
+        "pipeline": {"ingested_at": one("pipeline.ingested_at")},
+        "story_keys": list(fields.get("story_keys") or []),
+        "topics": [{"code": code} for code in fields.get("topics.code") or []],
+        "fingerprint": {
+            "bands": list(fields.get("fingerprint.bands") or []),
+            "minhash": unpack_signature(signature) if signature else [],
+        },
+    }
+
+
+def candidate_of(doc: Mapping[str, Any], settings: StoriesSettings) -> dict:
+    """A decided article as ``candidate_from_hit`` would read it back from the index."""
+    fp = doc.get("fingerprint") or {}
+    return {
+        "id": str(doc["id"]),
+        "story_id": doc.get("story_id"),
+        "duplicate_of": doc.get("duplicate_of"),
+        "published_at": doc.get("published_at"),
+        "pipeline": {"ingested_at": (doc.get("pipeline") or {}).get("ingested_at")},
+        "story_keys": stored_fields(doc, settings)["story_keys"],
+        "topics": [{"code": code} for code in topic_codes(doc)],
+        "fingerprint": {"bands": list(fp.get("bands") or []), "minhash": list(fp.get("minhash") or [])},
+    }
+
+
+def stored_fields(doc: Mapping[str, Any], settings: StoriesSettings) -> dict:
+    """What the index keeps for later lookups: ``story_keys`` (the entity keys, places marked) and the
+    fingerprint as ``bands`` + ``signature`` (the MinHash packed as base64 doc values)."""
+    fp = doc.get("fingerprint") or {}
+    keys = [
+        PLACE_PREFIX + key if weight < 1.0 and not key.startswith(NAME_PREFIX) else key
+        for key, weight in entity_weights(doc, settings).items()
+    ]
+    return {
+        "story_keys": keys,
+        "fingerprint": {"bands": list(fp.get("bands") or []), "signature": pack_signature(fp.get("minhash") or [])},
+    }
+
+
+def pack_signature(signature: Sequence[int]) -> str:
+    return base64.b64encode(np.asarray(signature, dtype="<u4").tobytes()).decode("ascii")
+
+
+def unpack_signature(packed: str) -> list[int]:
+    """``pack_signature`` undone (engines return doc values of binary fields without the padding)."""
+    raw = base64.b64decode(packed + "=" * (-len(packed) % 4))
+    return np.frombuffer(raw, dtype="<u4").tolist()

@@ -19,14 +19,20 @@ from functools import partial
 
 from streams.search import SearchBackend, SearchError
 from streams.settings import StoriesSettings, WorkerSettings
-from streams.stories.assign import CANDIDATE_SOURCE, assign, candidate_queries, entity_weights
+from streams.stories.assign import (
+    assign,
+    candidate_from_hit,
+    candidate_of,
+    candidate_queries,
+    entity_weights,
+    stored_fields,
+)
 from streams.stories.fingerprint import fingerprint, valid_fingerprint
 from streams.worker.delivery import until_answered
 
 log = logging.getLogger(__name__)
 
 DECIDED = ("story_id", "duplicate_of", "duplicate_similarity")
-CANDIDATE_FIELDS = sorted({field.split(".")[0] for field in CANDIDATE_SOURCE})
 
 
 class StoryStep:
@@ -41,21 +47,37 @@ class StoryStep:
 
     def __init__(self, search: SearchBackend, settings: StoriesSettings, worker: WorkerSettings):
         self.search, self.settings, self.worker = search, settings, worker
-        self.recent: deque[list[tuple[set[str], dict]]] = deque(maxlen=self.RECENT_BATCHES)
+        # Per recent batch: band key or entity key -> its decided articles, as candidates.
+        self.recent: deque[dict[str, list[dict]]] = deque(maxlen=self.RECENT_BATCHES)
 
     async def __call__(self, docs: Sequence[dict]) -> None:
         if not self.settings.enabled or not docs:
             return
         if await add_stories(self.search, docs, self.settings, self.worker, recent=self._recent_for):
-            self.recent.append([(self._keys(d), {k: d.get(k) for k in CANDIDATE_FIELDS}) for d in docs])
+            by_key: dict[str, list[dict]] = {}
+            for doc in docs:
+                candidate = candidate_of(doc, self.settings)
+                for key in self._keys(doc):
+                    by_key.setdefault(key, []).append(candidate)
+            self.recent.append(by_key)
+        for doc in docs:  # as the index keeps them: doc values the next lookups read
+            doc.update(stored_fields(doc, self.settings))
 
     def _keys(self, doc: dict) -> set[str]:
         return set(doc["fingerprint"]["bands"]) | entity_weights(doc, self.settings).keys()
 
     def _recent_for(self, doc: dict) -> list[dict]:
+        """The recent articles that share a key with ``doc``, newest batch first, at most a page."""
+        found: dict[str, dict] = {}
         keys = self._keys(doc)
-        found = [c for batch in reversed(self.recent) for ks, c in batch if c["id"] != doc["id"] and keys & ks]
-        return found[: self.settings.max_candidates]
+        for by_key in reversed(self.recent):
+            for key in keys:
+                for candidate in by_key.get(key, ()):
+                    if candidate["id"] != doc["id"]:
+                        found.setdefault(candidate["id"], candidate)
+                        if len(found) >= self.settings.max_candidates:
+                            return list(found.values())
+        return list(found.values())
 
 
 async def add_stories(
@@ -84,7 +106,7 @@ async def add_stories(
     for doc, resp in zip(docs, responses[1:], strict=True):
         mine = recent(doc)
         seen = {str(c["id"]) for c in mine} | {str(doc["id"])}
-        found[id(doc)] = mine + [h["_source"] for h in resp["hits"]["hits"] if h["_id"] not in seen]
+        found[id(doc)] = mine + [candidate_from_hit(h) for h in resp["hits"]["hits"] if h["_id"] not in seen]
     corrections: dict[str, dict] = {}
     for doc, decision in zip(fresh, assign(fresh, [found[id(d)] for d in fresh], settings), strict=True):
         corrections.update(decision.pop("corrects", {}))

@@ -14,7 +14,7 @@ import pytest
 
 from streams.enrich import Enricher
 from streams.settings import PROJECT_DIR, EnrichSettings, StoriesSettings
-from streams.stories.assign import candidate_queries, candidates_from_responses, decide, first_seen_key
+from streams.stories.assign import candidate_queries, candidates_from_responses, decide, first_seen_key, stored_fields
 from streams.stories.evaluate import load_cases, matches_query, run_offline
 
 pytestmark = [pytest.mark.integration, pytest.mark.search_kinds]
@@ -31,7 +31,7 @@ def decided() -> list[dict]:
 
 
 def test_engine_candidates_match_the_offline_rule(fresh_backend, decided):
-    assert fresh_backend.bulk_index(decided) == []
+    assert fresh_backend.bulk_index([{**d, **stored_fields(d, SETTINGS)} for d in decided]) == []
     fresh_backend.refresh()
     responses = fresh_backend.msearch(candidate_queries(decided, SETTINGS))
     assert len(responses) == len(decided)

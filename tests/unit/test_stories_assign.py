@@ -8,10 +8,12 @@ import pytest
 from streams.settings import StoriesSettings
 from streams.stories.assign import (
     assign,
+    candidate_of,
     candidate_query,
     candidates_from_responses,
     decide,
     entity_weights,
+    stored_fields,
     story_score,
 )
 from streams.stories.fingerprint import fingerprint
@@ -155,7 +157,8 @@ def test_candidate_query_is_one_plain_search_body():
     d = doc("q", text(18), entities=SUMMIT)
     body = candidate_query(d, SETTINGS)
     assert body["size"] == SETTINGS.max_candidates
-    assert {"id", "story_id", "fingerprint.minhash", "entity_ids", "topics.code"} <= set(body["_source"])
+    assert body["_source"] is False  # doc values only: the engine never parses a candidate's article
+    assert {"story_id", "fingerprint.signature", "story_keys", "topics.code"} <= set(body["docvalue_fields"])
     should = body["query"]["bool"]["should"]
     assert should[0]["terms"]["fingerprint.bands"] == d["fingerprint"]["bands"]
     assert [c["term"]["entity_ids"] for c in should[1:]] == [q for q, _ in SUMMIT]
@@ -188,9 +191,24 @@ def test_settings_need_whole_bands():
         StoriesSettings(num_perm=100, bands=32)
 
 
-def test_candidates_from_msearch_responses():
-    responses = [{"hits": {"hits": [{"_id": "a", "_source": {"id": "a"}}, {"_source": {"id": "b"}}]}}, {"hits": {}}]
-    assert candidates_from_responses(responses) == [[{"id": "a"}, {"id": "b"}], []]
+def test_candidates_come_back_from_doc_values_as_they_were_decided():
+    d = {**doc("a", text(13), entities=SUMMIT), "story_id": "s-a", "duplicate_of": None}
+    d["fingerprint"] = fingerprint(d, SETTINGS)
+    stored = {**d, **stored_fields(d, SETTINGS)}
+    fields = {
+        "story_id": [stored["story_id"]],
+        "published_at": [stored["published_at"]],
+        "story_keys": stored["story_keys"],
+        "topics.code": ["medtop:11000000"],
+        "fingerprint.bands": stored["fingerprint"]["bands"],
+        "fingerprint.signature": [stored["fingerprint"]["signature"].rstrip("=")],  # as engines return it
+    }
+    responses = [{"hits": {"hits": [{"_id": "a", "fields": fields}]}}, {"hits": {}}]
+    [[cand], []] = candidates_from_responses(responses)
+    assert cand == candidate_of(d, SETTINGS)
+    assert cand["fingerprint"]["minhash"] == d["fingerprint"]["minhash"]
+    assert entity_weights(cand, SETTINGS) == entity_weights(d, SETTINGS)  # places still weigh less
+    assert entity_weights(cand, SETTINGS)["Q90"] == SETTINGS.place_weight
 
 
 def test_an_original_that_arrives_after_its_copy_corrects_the_copy():
