@@ -1,7 +1,8 @@
 r"""The Faust app: two agents joined by a topic.
 
     articles.raw --enrich--> articles.enriched --index (stories)--> search engine
-           \__________________________ articles.dlq <______/
+           \                                         \--alerts--> articles.alerts
+            \__________________________ articles.dlq <______/
 
 Each agent takes a batch, runs its stage (``stages``, isolated per record by ``delivery.isolated``),
 delivers outputs and dead letters, and only then acknowledges the batch: a crash or SIGKILL replays
@@ -80,14 +81,27 @@ def create_app(settings: Settings, search: SearchBackend | None = None, enricher
 
     @app.agent(enriched, name="index")
     async def index(stream: faust.StreamT) -> None:
-        async for events in stream.noack_take(worker.index_batch_size, within=worker.index_batch_wait_s):
-            started = time.monotonic()
-            outcome = await isolated("index", as_records(events), index_batch, worker)
-            await deliver(outcome)
-            await alerts(outcome.passed)  # retried until delivered: never a dead letter, acked after it
+        # A batch's alerts run while the next batch is looked up and indexed; one batch at a time
+        # is in flight, so acknowledgements stay in order. Acked only after its alerts are delivered.
+        in_flight: asyncio.Task | None = None
+
+        async def alert_then_ack(events: list[EventT], passed: list[dict], started: float) -> None:
+            await alerts(passed)  # retried until delivered: never a dead letter
             await ack(stream, events)
-            metrics.batch("index", len(events), len(outcome.passed), time.monotonic() - started)
-            metrics.indexed(outcome.passed)
+            metrics.batch("index", len(events), len(passed), time.monotonic() - started)
+
+        try:
+            async for events in stream.noack_take(worker.index_batch_size, within=worker.index_batch_wait_s):
+                started = time.monotonic()
+                outcome = await isolated("index", as_records(events), index_batch, worker)
+                await deliver(outcome)
+                metrics.indexed(outcome.passed)
+                if in_flight is not None:
+                    await in_flight
+                in_flight = asyncio.create_task(alert_then_ack(events, outcome.passed, started))
+        finally:
+            if in_flight is not None:
+                await in_flight
 
     add_monitoring(app, settings, metrics, search)
     return app
