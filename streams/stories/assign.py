@@ -299,6 +299,7 @@ def candidate_query(doc: Mapping[str, Any], settings: StoriesSettings) -> dict:
         ]
     return {
         "size": settings.max_candidates,
+        "track_total_hits": False,  # the top page only: the engine may skip what cannot make it
         "_source": False,
         "docvalue_fields": CANDIDATE_FIELDS,
         "query": {"bool": query},

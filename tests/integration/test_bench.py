@@ -23,6 +23,8 @@ RATES = {
     "naive": "naive consumer",
     "pipeline": "Faust pipeline, first send",
     "pipeline_plain": "Faust pipeline, stories and alerts off",
+    "pipeline_mixed_plain": "Faust pipeline, mixed articles, stories and alerts off",
+    "pipeline_mixed": "Faust pipeline, mixed articles, stories and alerts on",
 }
 ROWS = [
     *RATES.values(),
@@ -31,7 +33,8 @@ ROWS = [
     "ratio enrichment core / bare spaCy",
     "ratio pipeline / naive consumer",
     "ratio pipeline / min(core, index)",
-    "ratio pipeline with stories and alerts / without",
+    "ratio pipeline with stories and alerts / without, seed copies",
+    "ratio pipeline with stories and alerts / without, mixed articles",
 ]
 
 
