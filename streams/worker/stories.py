@@ -12,6 +12,7 @@ to the dead-letter topic.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -53,7 +54,33 @@ class StoryStep:
     async def __call__(self, docs: Sequence[dict]) -> None:
         if not self.settings.enabled or not docs:
             return
-        if await add_stories(self.search, docs, self.settings, self.worker, recent=self._recent_for):
+        # The CPU parts run in a thread: the event loop keeps serving the consumers and producers.
+        bodies = await asyncio.to_thread(self._queries, docs)
+        try:
+            responses = await until_answered(partial(self.search.msearch, bodies), "story lookup", self.worker)
+        except SearchError as exc:  # a refusal (transient failures are retried until answered)
+            log.error("stories skipped for a batch of %d: the candidate lookup failed: %s", len(docs), exc)
+            responses = None
+        corrections = await asyncio.to_thread(self._decide, docs, responses)
+        if corrections:
+            await correct(self.search, corrections, self.worker)
+
+    def _queries(self, docs: Sequence[dict]) -> list[dict]:
+        """The batch's msearch: its already indexed articles (a replay keeps its decisions), then
+        each article's candidates."""
+        for doc in docs:  # a record from the topic is input like any other: its fingerprint is checked
+            if not valid_fingerprint(doc.get("fingerprint"), self.settings):
+                doc["fingerprint"] = fingerprint(doc, self.settings)
+        ids = [str(doc["id"]) for doc in docs]
+        known = {"query": {"ids": {"values": ids}}, "size": len(ids), "_source": list(DECIDED)}
+        return [known, *candidate_queries(docs, self.settings)]
+
+    def _decide(self, docs: Sequence[dict], responses: list[dict] | None) -> dict[str, dict]:
+        """Set the decisions on ``docs`` (none without ``responses``) and the fields the index keeps;
+        returns the corrections of indexed copies."""
+        corrections: dict[str, dict] = {}
+        if responses is not None:
+            corrections = decide_batch(docs, responses, self._recent_for, self.settings)
             by_key: dict[str, list[dict]] = {}
             for doc in docs:
                 candidate = candidate_of(doc, self.settings)
@@ -62,6 +89,7 @@ class StoryStep:
             self.recent.append(by_key)
         for doc in docs:  # as the index keeps them: doc values the next lookups read
             doc.update(stored_fields(doc, self.settings))
+        return corrections
 
     def _keys(self, doc: dict) -> set[str]:
         return set(doc["fingerprint"]["bands"]) | entity_weights(doc, self.settings).keys()
@@ -80,26 +108,14 @@ class StoryStep:
         return list(found.values())
 
 
-async def add_stories(
-    search: SearchBackend,
+def decide_batch(
     docs: Sequence[dict],
+    responses: list[dict],
+    recent: Callable[[dict], list[dict]],
     settings: StoriesSettings,
-    worker: WorkerSettings,
-    recent: Callable[[dict], list[dict]] = lambda doc: [],
-) -> bool:
-    """Set the story fields on ``docs`` (see ``StoryStep``); ``recent(doc)``: candidates the index
-    may not show yet. False when the lookup was refused and the batch goes without stories."""
-    for doc in docs:  # a record from the topic is input like any other: its fingerprint is checked
-        if not valid_fingerprint(doc.get("fingerprint"), settings):
-            doc["fingerprint"] = fingerprint(doc, settings)
-    ids = [str(doc["id"]) for doc in docs]
-    known = {"query": {"ids": {"values": ids}}, "size": len(ids), "_source": list(DECIDED)}
-    bodies = [known, *candidate_queries(docs, settings)]
-    try:
-        responses = await until_answered(partial(search.msearch, bodies), "story candidate lookup", worker)
-    except SearchError as exc:  # a refusal (transient failures are retried until answered)
-        log.error("stories skipped for a batch of %d: the candidate lookup failed: %s", len(docs), exc)
-        return False
+) -> dict[str, dict]:
+    """Set the story fields on ``docs`` from the msearch ``responses`` (``StoryStep._queries``) and
+    ``recent(doc)``, the candidates the index may not show yet; returns the corrections of copies."""
     indexed = {h["_id"]: h["_source"] for h in responses[0]["hits"]["hits"] if h["_source"].get("story_id")}
     fresh = [doc for doc in docs if str(doc["id"]) not in indexed]
     found = {}
@@ -111,12 +127,10 @@ async def add_stories(
     for doc, decision in zip(fresh, assign(fresh, [found[id(d)] for d in fresh], settings), strict=True):
         corrections.update(decision.pop("corrects", {}))
         doc.update(decision)
-    if corrections:
-        await correct(search, corrections, worker)
     for doc in docs:
         if str(doc["id"]) in indexed:
             doc.update({k: indexed[str(doc["id"])].get(k) for k in DECIDED})
-    return True
+    return corrections
 
 
 async def correct(search: SearchBackend, corrections: dict[str, dict], worker: WorkerSettings) -> None:
