@@ -52,7 +52,7 @@ $ns search Poetin --collapse
 
 step "newsstreams stories (the story: nl, en, de; the regional copy is flagged as a duplicate)"
 $ns stories
-$ns search --entity Q7747 --json | grep -E '"(id|story_id|duplicate_of)"' || true
+$ns search --entity Q7747 --json | grep -E '"(id|story_id|duplicate_of)"' | grep -v '"id": "Q' || true
 
 step "newsstreams alerts tail --from-beginning --limit $n_seeds (one record per article the alert matched, once)"
 timeout 60 $ns alerts tail --from-beginning --limit "$n_seeds" || echo "not every alert record within 60s; see $log"

@@ -91,6 +91,8 @@ def _search_failure(exc: Exception, alias: str) -> str:
         return f"search engine unavailable: {exc} (newsstreams stack up, or set NEWSSTREAMS_SEARCH__URL)"
     if getattr(exc, "error_type", None) == "index_not_found_exception":
         return f"the search alias {alias!r} does not exist; `newsstreams setup` creates it"
+    if "no mapping found for `story_id`" in str(exc):
+        return f"the index behind {alias!r} predates stories; `newsstreams reindex` moves it to the current template"
     return f"search failed: {exc}"
 
 

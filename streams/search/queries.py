@@ -44,6 +44,7 @@ _FACETS = {
 }
 _SOURCE_FIELDS = [
     "id", "url", "title", "published_at", "language", "source", "entity_names", "topics", STORY_FIELD,
+    "duplicate_of",
 ]  # fmt: skip
 # Aggregations of the counting request of a collapsed search (not facets).
 _STORY_COUNT, _NO_STORY = "story_count", "no_story"
@@ -63,6 +64,7 @@ class Hit:
     # field ("title"/"body") -> fragments with <em>…</em> around matches
     highlights: dict[str, list[str]] = field(default_factory=dict)
     story_id: str | None = None
+    duplicate_of: str | None = None  # the first copy of the same text (streams.stories), or None
     # With collapse: the whole story of the hit as indexed, whatever the filters (None: no story).
     story_size: int | None = None
     story_languages: list[str] = field(default_factory=list)  # most frequent first
@@ -215,6 +217,7 @@ def parse_response(resp: dict) -> SearchResult:
                 topics=[t.get("label") or t.get("code") for t in src.get("topics") or []],
                 highlights=_highlights(h.get("highlight", {}), src.get("language")),
                 story_id=src.get(STORY_FIELD),
+                duplicate_of=src.get("duplicate_of"),
             )
         )
     total = resp.get("hits", {}).get("total", 0)
