@@ -278,8 +278,9 @@ def candidate_query(doc: Mapping[str, Any], settings: StoriesSettings) -> dict:
     should.extend({"term": {"entity_names": name}} for name in names)
     query: dict[str, Any] = {"should": should, "minimum_should_match": 1}
     when = seen_at(doc)
-    if when is not None:
-        window = timedelta(hours=settings.window_hours)
+    window = timedelta(hours=settings.window_hours)
+    if when is not None and datetime.min.replace(tzinfo=UTC) + window < when < _NEVER - window:
+        # (a date at the calendar's edge, year 1 or 9999, gets no window rather than an overflow)
         span = {"gte": to_iso(when - window), "lte": to_iso(when + window)}
         query["filter"] = [
             {

@@ -55,13 +55,20 @@ class StoryStep:
         if not self.settings.enabled or not docs:
             return
         # The CPU parts run in a thread: the event loop keeps serving the consumers and producers.
-        bodies = await asyncio.to_thread(self._queries, docs)
         try:
-            responses = await until_answered(partial(self.search.msearch, bodies), "story lookup", self.worker)
-        except SearchError as exc:  # a refusal (transient failures are retried until answered)
-            log.error("stories skipped for a batch of %d: the candidate lookup failed: %s", len(docs), exc)
-            responses = None
-        corrections = await asyncio.to_thread(self._decide, docs, responses)
+            bodies = await asyncio.to_thread(self._queries, docs)
+            try:
+                responses = await until_answered(partial(self.search.msearch, bodies), "story lookup", self.worker)
+            except SearchError as exc:  # a refusal (transient failures are retried until answered)
+                log.error("stories skipped for a batch of %d: the candidate lookup failed: %s", len(docs), exc)
+                responses = None
+            corrections = await asyncio.to_thread(self._decide, docs, responses)
+        except Exception:  # noqa: BLE001 - a bug or an article the rule cannot read: index, never dead-letter
+            log.exception("stories skipped for a batch of %d: the decision failed", len(docs))
+            for doc in docs:
+                for key in (*DECIDED, "story_keys", "fingerprint"):
+                    doc.pop(key, None)
+            return
         if corrections:
             await correct(self.search, corrections, self.worker)
 

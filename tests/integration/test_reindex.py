@@ -136,7 +136,9 @@ def test_reindex_moves_the_alias_without_downtime_or_loss(v1_settings: SearchSet
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert not errors, errors
         new = f"{alias}-000002"
-        assert f"moved from {alias}-000001 (version 1) to {new} (version 2)" in proc.stdout, proc.stdout
+        assert f"moved from {alias}-000001 (version 1) to {new} (version {template.TEMPLATE_VERSION})" in proc.stdout, (
+            proc.stdout
+        )
         assert f"deleted {alias}-000001" in proc.stdout
         # Progress without a terminal: a line per stage and tenth; the copy has all documents from before.
         copied = re.findall(r"^copy: ([\d,]+) of \1 documents$", proc.stderr, re.MULTILINE)

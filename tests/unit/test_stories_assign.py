@@ -226,3 +226,11 @@ def test_a_batch_is_decided_in_first_seen_order_and_answered_in_its_own():
     copy, orig = assign(batch, [[], []], SETTINGS)
     assert orig["duplicate_of"] is None and "corrects" not in orig
     assert copy["duplicate_of"] == "orig" and copy["story_id"] == orig["story_id"] == "s-orig"
+
+
+def test_a_date_at_the_edge_of_the_calendar_gets_no_window_instead_of_an_overflow():
+    for at in ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"):
+        edge = doc("edge", text(14), entities=SUMMIT, at=at)
+        body = candidate_query(edge, SETTINGS)
+        assert "filter" not in body["query"]["bool"]
+        assert decide(edge, [indexed(doc("other", text(15), entities=SUMMIT))], SETTINGS)["story_id"]
