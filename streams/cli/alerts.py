@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from streams.cli.common import app, console, fail, print_json, say
-from streams.cli.search import _search_language
+from streams.cli.search import EntityFilter, LangFilter, SourceFilter, TopicFilter
 from streams.settings import get_settings
 
 alerts_app = typer.Typer(
@@ -39,15 +39,10 @@ def _failed(exc: Exception) -> str:
 def add(
     name: Annotated[str, typer.Argument(help="The alert's name: letters, digits, '_', '.', '-' (at most 100).")],
     query: Annotated[str, typer.Argument(help="Words to find, as in `newsstreams search`. Empty: filters only.")] = "",
-    lang: Annotated[
-        str | None,
-        typer.Option(help="Only this language (ISO 639-1, or und: undetermined).", callback=_search_language),
-    ] = None,
-    entity: Annotated[
-        str | None, typer.Option(help='An entity: Wikidata QID (Q7747) or name ("Vladimir Putin").')
-    ] = None,
-    topic: Annotated[str | None, typer.Option(help="IPTC code (medtop:11000000) or label (politics).")] = None,
-    source: Annotated[str | None, typer.Option(help="Only this source, e.g. nos.nl.")] = None,
+    lang: LangFilter = None,
+    entity: EntityFilter = None,
+    topic: TopicFilter = None,
+    source: SourceFilter = None,
     webhook: Annotated[str | None, typer.Option(help="POST each alert record as JSON to this URL.")] = None,
 ) -> None:
     """Add (or replace) a saved search; articles indexed from now on that match it are alerted."""

@@ -82,7 +82,7 @@ def _facet_tables(facets: dict[str, list]) -> Columns:
     return Columns(tables, padding=(0, 4))
 
 
-def _search_failure(exc: Exception, alias: str) -> str:
+def search_failure(exc: Exception, alias: str) -> str:
     from streams.search import InvalidQuery, TransientSearchError
 
     if isinstance(exc, InvalidQuery):
@@ -96,27 +96,33 @@ def _search_failure(exc: Exception, alias: str) -> str:
     return f"search failed: {exc}"
 
 
-def _search_language(value: str | None) -> str | None:
+def search_language(value: str | None) -> str | None:
     # Indexed documents carry a detected ISO 639-1 code, or "und" when undetermined.
     if value and value.strip().lower() == "und":
         return "und"
     return language_code(value)
 
 
+# The filters of `search`, shared by `stories` and `alerts add` (the same names and meanings).
+LangFilter = Annotated[
+    str | None, typer.Option(help="Only this language (ISO 639-1, or und: undetermined).", callback=search_language)
+]
+EntityFilter = Annotated[str | None, typer.Option(help='An entity: Wikidata QID (Q7747) or name ("Vladimir Putin").')]
+TopicFilter = Annotated[str | None, typer.Option(help="IPTC code (medtop:11000000) or label (politics).")]
+SourceFilter = Annotated[str | None, typer.Option(help="Only this source, e.g. nos.nl.")]
+SinceFilter = Annotated[str | None, typer.Option(help="Published at/after (ISO date or datetime).")]
+UntilFilter = Annotated[str | None, typer.Option(help="Published at/before; a date includes that day.")]
+
+
 @app.command("search")
 def search_command(
     query: Annotated[str, typer.Argument(help='Words to find; "a phrase", -exclude, a | b. Empty: filters only.')] = "",
-    lang: Annotated[
-        str | None,
-        typer.Option(help="Only this language (ISO 639-1, or und: undetermined).", callback=_search_language),
-    ] = None,
-    entity: Annotated[
-        str | None, typer.Option(help='An entity: Wikidata QID (Q7747) or name ("Vladimir Putin").')
-    ] = None,
-    topic: Annotated[str | None, typer.Option(help="IPTC code (medtop:11000000) or label (politics).")] = None,
-    source: Annotated[str | None, typer.Option(help="Only this source, e.g. nos.nl.")] = None,
-    since: Annotated[str | None, typer.Option(help="Published at/after (ISO date or datetime).")] = None,
-    until: Annotated[str | None, typer.Option(help="Published at/before; a date includes that day.")] = None,
+    lang: LangFilter = None,
+    entity: EntityFilter = None,
+    topic: TopicFilter = None,
+    source: SourceFilter = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of hits.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
     facets: Annotated[bool, typer.Option("--facets", help="Counts per entity, topic, language, source, day.")] = False,
@@ -148,7 +154,7 @@ def search_command(
             settings=settings,
         )
     except SearchError as exc:  # InvalidQuery and TransientSearchError included
-        fail(_search_failure(exc, settings.alias), 2)
+        fail(search_failure(exc, settings.alias), 2)
     if as_json:
         print_json(dataclasses.asdict(result))
         return

@@ -10,7 +10,16 @@ from rich.table import Table
 from rich.text import Text
 
 from streams.cli.common import app, console, fail, print_json, say
-from streams.cli.search import TITLE_CHARS, _search_failure, _search_language
+from streams.cli.search import (
+    TITLE_CHARS,
+    EntityFilter,
+    LangFilter,
+    SinceFilter,
+    SourceFilter,
+    TopicFilter,
+    UntilFilter,
+    search_failure,
+)
 from streams.settings import get_settings
 
 
@@ -44,17 +53,12 @@ def _stories_table(result: Any) -> Table:
 
 @app.command("stories")
 def stories_command(
-    since: Annotated[str | None, typer.Option(help="Articles published at/after (ISO date or datetime).")] = None,
-    until: Annotated[str | None, typer.Option(help="Published at/before; a date includes that day.")] = None,
-    entity: Annotated[
-        str | None, typer.Option(help='Only articles linking this entity: QID (Q7747) or name ("Vladimir Putin").')
-    ] = None,
-    topic: Annotated[str | None, typer.Option(help="Only articles with this IPTC code or label.")] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option(help="Only articles in this language (ISO 639-1, or und).", callback=_search_language),
-    ] = None,
-    source: Annotated[str | None, typer.Option(help="Only articles from this source, e.g. nos.nl.")] = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
+    entity: EntityFilter = None,
+    topic: TopicFilter = None,
+    lang: LangFilter = None,
+    source: SourceFilter = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="Number of stories.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="The result as JSON.")] = False,
 ) -> None:
@@ -69,7 +73,7 @@ def stories_command(
             settings=settings,
         )  # fmt: skip
     except SearchError as exc:  # InvalidQuery and TransientSearchError included
-        fail(_search_failure(exc, settings.alias), 2)
+        fail(search_failure(exc, settings.alias), 2)
     if as_json:
         print_json(dataclasses.asdict(result))
         return

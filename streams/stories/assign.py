@@ -341,16 +341,18 @@ def candidate_from_hit(hit: Mapping[str, Any]) -> dict:
     }
 
 
-def candidate_of(doc: Mapping[str, Any], settings: StoriesSettings) -> dict:
-    """A decided article as ``candidate_from_hit`` would read it back from the index."""
+def candidate_of(doc: Mapping[str, Any], settings: StoriesSettings, stored: Mapping[str, Any] | None = None) -> dict:
+    """A decided article as ``candidate_from_hit`` would read it back from the index (``stored``: its
+    ``stored_fields``, when the caller has them)."""
     fp = doc.get("fingerprint") or {}
+    stored = stored or stored_fields(doc, settings)
     return {
         "id": str(doc["id"]),
         "story_id": doc.get("story_id"),
         "duplicate_of": doc.get("duplicate_of"),
         "published_at": doc.get("published_at"),
         "pipeline": {"ingested_at": (doc.get("pipeline") or {}).get("ingested_at")},
-        "story_keys": stored_fields(doc, settings)["story_keys"],
+        "story_keys": stored["story_keys"],
         "topics": [{"code": code} for code in topic_codes(doc)],
         "fingerprint": {"bands": list(fp.get("bands") or []), "minhash": list(fp.get("minhash") or [])},
     }

@@ -88,14 +88,16 @@ class StoryStep:
         corrections: dict[str, dict] = {}
         if responses is not None:
             corrections = decide_batch(docs, responses, self._recent_for, self.settings)
-            by_key: dict[str, list[dict]] = {}
-            for doc in docs:
-                candidate = candidate_of(doc, self.settings)
+        by_key: dict[str, list[dict]] = {}
+        for doc in docs:
+            stored = stored_fields(doc, self.settings)  # as the index keeps them: what later lookups read
+            if responses is not None:
+                candidate = candidate_of(doc, self.settings, stored)
                 for key in self._keys(doc):
                     by_key.setdefault(key, []).append(candidate)
+            doc.update(stored)
+        if responses is not None:
             self.recent.append(by_key)
-        for doc in docs:  # as the index keeps them: doc values the next lookups read
-            doc.update(stored_fields(doc, self.settings))
         return corrections
 
     def _keys(self, doc: dict) -> set[str]:
